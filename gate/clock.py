@@ -1,0 +1,56 @@
+"""Time as a dependency: the real monotonic clock, interruptible sleep, and a fake for tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds on a monotonic scale."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (may return early when the gate is being stopped)."""
+
+
+class SystemClock:
+    """Real time. ``sleep`` waits on an event so a stop request ends it at once."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stop.wait(seconds)
+
+    def wake(self) -> None:
+        """End the current and every later sleep (used when shutting down)."""
+        self._stop.set()
+
+
+class FakeClock:
+    """Virtual time for tests: ``sleep`` advances ``now`` instantly; thread-safe."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            if seconds > 0:
+                self._now += seconds
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds

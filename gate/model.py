@@ -1,0 +1,432 @@
+"""Typed test runs parsed defensively from DocketQA JSON, and the pure verdict over them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any, Iterable, Mapping
+
+from gate.errors import ExitCode, MalformedResponse
+
+PASSED_STATUS = "passed"
+FAILED_STATUS = "failed"
+#: Statuses that mean "keep polling". Anything else that is not passed/failed is final and never passes.
+PENDING_STATUSES = frozenset({"running", "queued", "pending", "in_progress", "started", "created"})
+NOT_COMPLETED = "Step not completed"
+DASHBOARD_GROUP_RUN = "https://app.docketqa.com/dashboard/grouprun/{id}"
+
+
+class StepState(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_REACHED = "not_reached"
+
+
+class Verdict(enum.Enum):
+    """Per-run verdict; the overall verdict uses the same values."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    description: str
+    type: str
+    screenshot_url: str | None
+    screenshot_url_before: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    number: int
+    task: str
+    successful: bool | None
+    result: str
+    duration_s: float | None
+    actions: tuple[Action, ...]
+    state: StepState
+
+    @property
+    def screenshot_urls(self) -> tuple[str, ...]:
+        return tuple(a.screenshot_url for a in self.actions if a.screenshot_url)
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One execution of the blueprint: the top-level results, or one of ``additional_attempts``."""
+
+    number: int
+    steps: tuple[Step, ...]
+    video_url: str | None
+    status: str | None
+
+    @property
+    def failed_step(self) -> Step | None:
+        return next((s for s in self.steps if s.state is StepState.FAILED), None)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED_STATUS or self.failed_step is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class TestRun:
+    """A ``GET /test_run/{id}`` payload, every optional field tolerated as missing or null."""
+
+    __test__ = False  # not a pytest class
+
+    id: int
+    status: str
+    blueprint_id: int | None
+    group_run_id: int | None
+    title: str | None
+    starting_url: str | None
+    attempts: tuple[Attempt, ...]
+    video_url: str | None
+    video_download_url: str | None
+    created_at: str | None
+    updated_at: str | None
+    has_results: bool
+
+    @property
+    def is_final(self) -> bool:
+        return self.status not in PENDING_STATUSES
+
+    @property
+    def final_attempt(self) -> Attempt:
+        """The attempt whose outcome the run status reports (robust to either ordering of attempts)."""
+        if self.status == PASSED_STATUS:
+            for attempt in reversed(self.attempts):
+                if not attempt.failed:
+                    return attempt
+        return self.attempts[-1]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.final_attempt.steps
+
+    @property
+    def failed_attempts(self) -> tuple[Attempt, ...]:
+        final = self.final_attempt
+        return tuple(a for a in self.attempts if a is not final and a.failed)
+
+    @property
+    def duration_s(self) -> float | None:
+        start, end = _parse_time(self.created_at), _parse_time(self.updated_at)
+        if start and end and end >= start:
+            return (end - start).total_seconds()
+        durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
+        return float(sum(durations)) if durations else None
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def parse_test_run_response(body: Any) -> TestRun:
+    """Parse a ``GET /test_run/{id}`` body (``{"test_run": {...}}``, or the bare run object)."""
+    if isinstance(body, Mapping) and "test_run" in body:
+        body = body["test_run"]
+    if not isinstance(body, Mapping):
+        raise MalformedResponse(f"expected a test run object, got {_kind(body)}")
+    return parse_test_run(body)
+
+
+def parse_test_run(raw: Mapping[str, Any]) -> TestRun:
+    run_id = raw.get("id")
+    if not _is_int(run_id):
+        raise MalformedResponse(f"test run has no integer 'id' (got {_kind(run_id)})")
+    status = raw.get("status")
+    if not isinstance(status, str) or not status.strip():
+        raise MalformedResponse(f"test run {run_id} has no string 'status' (got {_kind(status)})")
+    results = raw.get("results")
+    if results is not None and not isinstance(results, list):
+        raise MalformedResponse(f"test run {run_id} has 'results' of type {_kind(results)}, expected a list")
+    metadata = raw.get("blueprint_metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    first = Attempt(number=1, steps=_parse_steps(results or []), video_url=_url(raw.get("test_video_url")), status=None)
+    extra = raw.get("additional_attempts")
+    attempts = [first]
+    for index, item in enumerate(extra if isinstance(extra, list) else [], start=2):
+        if isinstance(item, Mapping):
+            steps = item.get("results")
+            attempts.append(
+                Attempt(
+                    number=index,
+                    steps=_parse_steps(steps if isinstance(steps, list) else []),
+                    video_url=_url(item.get("test_video_url")),
+                    status=_opt_text(item.get("status")),
+                )
+            )
+    return TestRun(
+        id=int(run_id),
+        status=status.strip().lower(),
+        blueprint_id=_opt_int(raw.get("test_blueprint_id")) or _opt_int(metadata.get("id")),
+        group_run_id=_opt_int(raw.get("test_group_run_id")),
+        title=_opt_text(metadata.get("title")),
+        starting_url=_opt_text(metadata.get("starting_url")),
+        attempts=tuple(attempts),
+        video_url=_url(raw.get("test_video_url")),
+        video_download_url=_url(raw.get("test_video_download_url")),
+        created_at=_opt_text(raw.get("created_at")),
+        updated_at=_opt_text(raw.get("updated_at")),
+        has_results=bool(results),
+    )
+
+
+def _parse_steps(items: list[Any]) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    seen_failure = False
+    for index, item in enumerate(items, start=1):
+        item = item if isinstance(item, Mapping) else {}
+        successful = item.get("is_successful")
+        successful = successful if isinstance(successful, bool) else None
+        actions = tuple(_parse_action(a) for a in item.get("actions") or [] if isinstance(a, Mapping)) if isinstance(
+            item.get("actions"), list
+        ) else ()
+        duration = item.get("duration")
+        duration_s = float(duration) if _is_number(duration) and duration >= 0 else None
+        result = _text(item.get("result"))
+        if successful:
+            state = StepState.PASSED
+        elif seen_failure and (not actions or not duration_s or result.strip() == NOT_COMPLETED):
+            state = StepState.NOT_REACHED
+        else:
+            state = StepState.FAILED
+            seen_failure = True
+        number = item.get("step_number")
+        steps.append(
+            Step(
+                number=int(number) if _is_int(number) else index,
+                task=_text(item.get("task")),
+                successful=successful,
+                result=result,
+                duration_s=duration_s,
+                actions=actions,
+                state=state,
+            )
+        )
+    return tuple(steps)
+
+
+def _parse_action(raw: Mapping[str, Any]) -> Action:
+    return Action(
+        description=_text(raw.get("description")),
+        type=_text(raw.get("type")),
+        screenshot_url=_url(raw.get("screenshot_url")),
+        screenshot_url_before=_url(raw.get("screenshot_url_before")),
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _opt_int(value: Any) -> int | None:
+    return int(value) if _is_int(value) else None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return ""
+
+
+def _opt_text(value: Any) -> str | None:
+    text = _text(value)
+    return text if text else None
+
+
+def _url(value: Any) -> str | None:
+    """Keep a URL string as given; renderers decide whether it may become a link (http(s) only)."""
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _parse_time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def is_web_url(url: str | None) -> bool:
+    """Only http(s) URLs ever become links, images or downloads."""
+    return bool(url) and url.lower().startswith(("https://", "http://"))  # type: ignore[union-attr]
+
+
+# --- outcome -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupRun:
+    id: int
+    name: str | None = None
+    created_at: str | None = None
+
+    @property
+    def dashboard_url(self) -> str:
+        return DASHBOARD_GROUP_RUN.format(id=self.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What the gate knows about one followed run (``run`` is None when it never got a valid payload)."""
+
+    name: str
+    verdict: Verdict
+    test_run_id: int | None
+    blueprint_id: int | None
+    run: TestRun | None = None
+    allowed_failure: bool = False
+    #: Why the run is an error, timed out or cancelled (one line, shown in every report).
+    problem: str | None = None
+    #: The problem came from the API (unreachable, malformed, missing): counts toward exit 4, not 1.
+    api_problem: bool = False
+
+    @property
+    def status(self) -> str | None:
+        return self.run.status if self.run else None
+
+    @property
+    def flaky(self) -> bool:
+        return self.verdict is Verdict.PASSED and self.run is not None and bool(self.run.failed_attempts)
+
+    @property
+    def failed_step(self) -> Step | None:
+        return self.run.final_attempt.failed_step if self.run else None
+
+    @property
+    def counts_against_gate(self) -> bool:
+        return self.verdict is not Verdict.PASSED and not self.allowed_failure
+
+
+def judge_run(run: TestRun) -> tuple[Verdict, str | None]:
+    """Verdict of a run that reached a final status, with the problem line for anything but a pass."""
+    if run.status == PASSED_STATUS:
+        return Verdict.PASSED, None
+    if run.status == FAILED_STATUS:
+        step = run.final_attempt.failed_step
+        if step is not None:
+            return Verdict.FAILED, failure_line(step)
+        if not run.has_results:
+            return Verdict.FAILED, "DocketQA reported the run failed and returned no step results"
+        return Verdict.FAILED, "DocketQA reported the run failed, but every reported step succeeded"
+    if run.status in PENDING_STATUSES:
+        raise ValueError(f"run {run.id} is not final")
+    return Verdict.ERROR, f"DocketQA reported status '{run.status}', which this gate does not know; it never passes"
+
+
+def failure_line(step: Step) -> str:
+    first = step.result.strip().splitlines()[0] if step.result.strip() else "no explanation given"
+    return f"Step {step.number} failed: {step.task.strip()}: {first}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    timed_out: int
+    cancelled: int
+    allowed_failures: int
+    flaky: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """Everything the reports render: the runs in order, their group runs, and how the gate ended."""
+
+    runs: tuple[RunOutcome, ...]
+    group_runs: tuple[GroupRun, ...] = ()
+    elapsed_s: float = 0.0
+    fail_on_timeout: bool = True
+    #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
+    stop_reason: str | None = None
+    interrupted_exit: ExitCode | None = None
+
+    @property
+    def counts(self) -> Counts:
+        runs = self.runs
+        return Counts(
+            total=len(runs),
+            passed=sum(r.verdict is Verdict.PASSED for r in runs),
+            failed=sum(r.verdict is Verdict.FAILED and not r.allowed_failure for r in runs),
+            errors=sum(r.verdict is Verdict.ERROR and not r.allowed_failure for r in runs),
+            timed_out=sum(r.verdict is Verdict.TIMED_OUT for r in runs),
+            cancelled=sum(r.verdict is Verdict.CANCELLED for r in runs),
+            allowed_failures=sum(r.allowed_failure and r.verdict is not Verdict.PASSED for r in runs),
+            flaky=sum(r.flaky for r in runs),
+        )
+
+    @property
+    def verdict(self) -> Verdict:
+        return decide(self)[0]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return decide(self)[1]
+
+
+def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
+    """The overall verdict and exit code. Precedence: interrupted, then 1 before 4 before 3; fail closed."""
+    if outcome.interrupted_exit is not None:
+        return Verdict.CANCELLED, outcome.interrupted_exit
+    blocking = [r for r in outcome.runs if r.counts_against_gate]
+    if any(r.verdict is Verdict.FAILED or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
+        return Verdict.FAILED, ExitCode.FAILED
+    if any(r.verdict is Verdict.ERROR or r.verdict is Verdict.CANCELLED for r in blocking):
+        return Verdict.ERROR, ExitCode.API
+    if any(r.verdict is Verdict.TIMED_OUT for r in blocking) and outcome.fail_on_timeout:
+        return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
+    if not outcome.runs:
+        # Nothing was followed: the gate does not know, so it does not pass.
+        return Verdict.ERROR, ExitCode.API
+    return Verdict.PASSED, ExitCode.PASSED
+
+
+def unique_names(names: Iterable[tuple[str, int | None]]) -> list[str]:
+    """Make display names unique (GitLab drops testcases with duplicate names) by adding the run id."""
+    pairs = list(names)
+    totals: dict[str, int] = {}
+    for name, _ in pairs:
+        totals[name] = totals.get(name, 0) + 1
+    out: list[str] = []
+    taken: set[str] = set()
+    for name, run_id in pairs:
+        candidate = name if totals[name] == 1 else f"{name} (run {run_id})" if run_id is not None else name
+        base, n = candidate, 2
+        while candidate in taken:
+            candidate, n = f"{base} #{n}", n + 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def display_name(*, override: str | None, run: TestRun | None, blueprint_id: int | None, test_run_id: int | None) -> str:
+    if override:
+        return override
+    if run is not None and run.title and run.title.strip():
+        return " ".join(run.title.split())
+    if blueprint_id is not None:
+        return f"Blueprint {blueprint_id}"
+    return f"Test run {test_run_id}"
