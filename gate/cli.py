@@ -1,0 +1,106 @@
+"""The command line: parse, run the chosen command, and turn every outcome or error into the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Mapping, Sequence, TextIO
+
+from gate.errors import ExitCode, GateError, Interrupted
+
+PROG = "docketqa-gate"
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Run the CLI and return the exit code; the only place that maps errors to exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ) if env is None else dict(env)
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    debug = "--debug" in args
+    try:
+        return _dispatch(args, env, out=out, err=err, cwd=cwd or Path.cwd())
+    except GateError as exc:
+        _print_error(err, exc.message)
+        return int(exc.exit_code)
+    except SystemExit as exc:  # argparse: --help/--version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        _print_error(err, "interrupted")
+        return int(ExitCode.SIGINT)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns the unexpected into exit 70
+        if debug:
+            traceback.print_exc(file=err)
+        _print_error(
+            err,
+            f"internal error ({type(exc).__name__}); this is a bug in {PROG}: re-run with --debug for the traceback "
+            "and report it",
+        )
+        return int(ExitCode.INTERNAL)
+
+
+def main_exit() -> None:
+    """Console-script entry point."""
+    code = main()
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _dispatch(args: list[str], env: dict[str, str], *, out: TextIO, err: TextIO, cwd: Path) -> int:
+    if not args and env.get("GITHUB_ACTIONS") == "true":
+        from gate.action_inputs import load_action_config
+        from gate.execute import execute_gate
+
+        return int(execute_gate(load_action_config(env, cwd=cwd), env=env, out=out, err=err, cwd=cwd).exit_code)
+
+    from gate.cli_args import build_parser
+
+    parser = build_parser()
+    if not args:
+        parser.print_help(out)
+        return int(ExitCode.USAGE)
+    ns = _parse(parser, args, out=out, err=err)
+    if ns.command == "sandbox":
+        from gate.sandbox.server import serve_main
+
+        return serve_main(
+            host=ns.host, port=ns.port, scenario=ns.scenario, api_key=ns.key, time_scale=ns.time_scale, stdout=out
+        )
+    if ns.command == "demo":
+        from gate.demo import run_demo
+
+        return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err)
+
+    from gate.config import load_config
+    from gate.execute import execute_gate
+
+    config = load_config(ns, env=env, cwd=cwd)
+    return int(execute_gate(config, env=env, out=out, err=err, cwd=cwd).exit_code)
+
+
+def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:
+    """argparse prints help and usage errors itself (exit 0 / 2): route them to our streams."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        return parser.parse_args(args)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _print_error(err: TextIO, message: str) -> None:
+    err.write(f"{PROG}: error: {message}\n")
+    err.flush()
+
+
+__all__ = ["main", "main_exit", "Interrupted"]

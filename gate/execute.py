@@ -1,0 +1,125 @@
+"""One gate run for a Config: follow or load the runs, write every report, publish, return the Outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import signal
+import threading
+from pathlib import Path
+from typing import Any, Iterator, Mapping, TextIO
+
+from gate.clock import Clock, SystemClock
+from gate.config import Command, Config
+from gate.errors import Interrupted, UsageError
+from gate.model import Outcome
+
+PROG = "docketqa-gate"
+
+
+def execute_gate(
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    out: TextIO,
+    err: TextIO,
+    cwd: Path,
+    clock: Clock | None = None,
+) -> Outcome:
+    """Follow (or load) the runs, then write every report before anything decides the exit code."""
+    from gate.platforms import detect
+    from gate.reports import write_reports
+
+    platform = detect(
+        env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
+    )
+    platform.begin(api_key=config.api_key)
+    if config.config_file is not None:
+        err.write(f"{PROG}: using config file {config.config_file}\n")
+    if config.command is Command.REPORT:
+        outcome = _load_saved(config)
+    else:
+        with _signals_raise_interrupted():
+            outcome = _follow(config, err=err, clock=clock or SystemClock(), sanitize=platform.sanitize_log)
+    # From here on the verdict is known: a late signal must not leave half the reports unwritten.
+    with _signals_ignored():
+        written, summary_markdown, notes = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+        platform.log_run_details(outcome)
+        notes += platform.publish(outcome, summary_markdown=summary_markdown, written=written)
+        _conclude(outcome, written=written, notes=notes, out=out, err=err)
+    return outcome
+
+
+def _follow(config: Config, *, err: TextIO, clock: Clock, sanitize: Any) -> Outcome:
+    from gate.client import ApiClient
+    from gate.follow import follow_runs
+    from gate.progress import Progress
+
+    assert config.api_key is not None  # load_config guarantees a key for run/wait
+    client = ApiClient(base_url=config.api_url, api_key=config.api_key, pool_size=config.concurrency)
+    interactive = bool(getattr(err, "isatty", lambda: False)())
+    progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
+    return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
+
+
+def _load_saved(config: Config) -> Outcome:
+    from gate.follow import outcome_from_saved
+
+    payloads: list[Any] = []
+    for path in config.report_files:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"cannot read saved test run file {path}: {exc.strerror or exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"{path} is not JSON ({str(exc).splitlines()[0][:80]}): save the body of GET /test_run/{{id}}"
+            ) from None
+        payloads.extend(data if isinstance(data, list) else [data])
+    return outcome_from_saved(payloads, config)
+
+
+def _conclude(outcome: Outcome, *, written: Mapping[str, Path], notes: list[str], out: TextIO, err: TextIO) -> None:
+    from gate.conclusion import conclusion_lines
+
+    for note in notes:
+        err.write(f"{PROG}: note: {note}\n")
+    for line in conclusion_lines(outcome, written=written):
+        out.write(line + "\n")
+    if outcome.stop_reason:
+        err.write(f"{PROG}: error: {outcome.stop_reason}\n")
+    out.flush()
+    err.flush()
+
+
+@contextlib.contextmanager
+def _signals_raise_interrupted() -> Iterator[None]:
+    """While following runs, SIGINT/SIGTERM raise Interrupted in the main thread so reports still get written."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    with _signal_handlers(handler):
+        yield
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    with _signal_handlers(signal.SIG_IGN):
+        yield
+
+
+@contextlib.contextmanager
+def _signal_handlers(handler: Any) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are only delivered to the main thread; tests may call us from others
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in saved:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
