@@ -1,0 +1,273 @@
+"""Follow test runs to a final status under one deadline, a few requests at a time, backing off per run."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import queue
+import random
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from gate.clock import Clock
+from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
+from gate.model import TestRun
+from gate.retry import POLL_RETRY, RetryPolicy
+
+#: The last interval poll is moved this far before the deadline so it can still get an answer.
+LAST_POLL_MARGIN_S = 1.0
+
+
+class RunSource(Protocol):
+    def get_test_run(self, run_id: int, *, timeout: float) -> TestRun: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSettings:
+    interval_s: float = 5.0
+    concurrency: int = 8
+    #: Each poll waits interval * (1 + uniform(0, jitter)) so many gates do not hit the API in step.
+    jitter: float = 0.1
+    retry: RetryPolicy = POLL_RETRY
+    #: Consecutive malformed answers before the run is reported as an API error.
+    max_malformed: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class RunStatus:
+    """What the poller learnt about one run."""
+
+    run_id: int
+    #: The last valid payload (None if none arrived yet).
+    run: TestRun | None = None
+    #: Why the gate gave up on this run (an API problem); None while it is still followed or once final.
+    error: str | None = None
+    #: The most recent failed request, kept so a timeout can say what went wrong.
+    last_error: str | None = None
+    requests: int = 0
+
+    @property
+    def final(self) -> bool:
+        return self.run is not None and self.run.is_final
+
+    @property
+    def settled(self) -> bool:
+        return self.final or self.error is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class PollResult:
+    runs: tuple[RunStatus, ...]
+    #: Set when a failure stopped every run (a rejected key).
+    fatal: str | None = None
+
+    @property
+    def all_settled(self) -> bool:
+        return all(r.settled for r in self.runs)
+
+
+@dataclasses.dataclass
+class _Track:
+    """Mutable per-run state, only touched under the poller's lock."""
+
+    status: RunStatus
+    next_due: float
+    in_flight: bool = False
+    transient: int = 0
+    malformed: int = 0
+    announced: bool = False
+
+
+class Poller:
+    """Main thread schedules; daemon workers make the requests and record what they learn.
+
+    Workers write every result into the shared state themselves, so an ``Interrupted`` raised in the main
+    thread (by a signal handler) can never lose one: ``snapshot()`` stays complete and consistent.
+    """
+
+    def __init__(
+        self,
+        source: RunSource,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        deadline: float,
+        settings: PollSettings = PollSettings(),
+        on_settled: Callable[[RunStatus], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
+    ) -> None:
+        self._source = source
+        self._clock = clock
+        self._rng = rng
+        self._deadline = deadline
+        self._settings = settings
+        self._on_settled = on_settled or (lambda _status: None)
+        self._on_tick = on_tick or (lambda: None)
+        self._cond = threading.Condition()
+        self._tracks: dict[int, _Track] = {}
+        self._work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._fatal: str | None = None
+        self._crash: BaseException | None = None
+
+    def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0) -> PollResult:
+        """Poll until every run is settled, the deadline passes, or a fatal error; then return at once."""
+        start = self._clock.now()
+        with self._cond:
+            for run_id in dict.fromkeys(run_ids):
+                first = min(start + first_poll_in, max(start, self._deadline - LAST_POLL_MARGIN_S))
+                self._tracks[run_id] = _Track(RunStatus(run_id), next_due=first)
+        self._start_workers(min(self._settings.concurrency, len(self._tracks)))
+        while True:
+            self._announce_settled()
+            self._on_tick()
+            with self._cond:
+                if self._crash is not None:
+                    raise self._crash  # a bug in a worker: let the CLI report it, do not hang
+                sleep_s = self._dispatch_or_wait()
+            if sleep_s is None:
+                break
+            if sleep_s > 0:
+                self._clock.sleep(sleep_s)  # nothing in flight: only the clock can move us forward
+        self._announce_settled()
+        return self.snapshot()
+
+    def snapshot(self) -> PollResult:
+        with self._cond:
+            return PollResult(runs=tuple(t.status for t in self._tracks.values()), fatal=self._fatal)
+
+    def close(self) -> None:
+        """Let the workers go; they are daemons, so a request still in flight never delays exit."""
+        for _ in self._workers:
+            self._work.put(None)
+        self._workers.clear()
+
+    # --- main thread ------------------------------------------------------------------------------------
+
+    def _dispatch_or_wait(self) -> float | None:
+        """Under the lock: hand due runs to workers; return None when done, else how long to clock-sleep."""
+        now = self._clock.now()
+        if self._fatal is not None or now >= self._deadline:
+            return None
+        waiting = [t for t in self._tracks.values()
+                   if not t.status.settled and not t.in_flight and t.next_due < self._deadline]
+        busy = sum(t.in_flight for t in self._tracks.values())
+        if not waiting and not busy:
+            return None  # every run is settled, or the next allowed request would fall past the deadline
+        for track in sorted((t for t in waiting if t.next_due <= now), key=lambda t: t.next_due):
+            if busy >= self._settings.concurrency:
+                break
+            track.in_flight = True
+            busy += 1
+            self._work.put(track.status.run_id)
+        idle = [t.next_due for t in waiting if not t.in_flight]
+        wake_at = min([self._deadline, *idle]) if busy < self._settings.concurrency else self._deadline
+        if busy:
+            # Requests are out: wake on the first answer (or when the next run falls due) without moving
+            # the clock, so a fake clock never jumps ahead of an answer that is still on its way.
+            self._cond.wait(timeout=max(0.0, wake_at - now))
+            return 0.0
+        return max(0.0, wake_at - now)
+
+    def _announce_settled(self) -> None:
+        with self._cond:
+            fresh = [t for t in self._tracks.values() if t.status.settled and not t.announced]
+            for track in fresh:
+                track.announced = True
+        for track in fresh:
+            self._on_settled(track.status)
+
+    def _start_workers(self, count: int) -> None:
+        for index in range(count):
+            worker = threading.Thread(target=self._worker, name=f"docketqa-poll-{index}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def _clip(self, due: float, *, now: float) -> float:
+        """Keep a routine poll inside the deadline so its answer can still arrive; inf when no room is left."""
+        latest = self._deadline - LAST_POLL_MARGIN_S
+        if due <= latest:
+            return due
+        return latest if latest > now else math.inf
+
+    # --- worker threads ---------------------------------------------------------------------------------
+
+    def _worker(self) -> None:
+        while True:
+            run_id = self._work.get()
+            if run_id is None:
+                return
+            try:
+                self._poll(run_id)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
+                with self._cond:
+                    self._crash = exc
+                    self._cond.notify_all()
+                return
+
+    def _poll(self, run_id: int) -> None:
+        remaining = self._deadline - self._clock.now()
+        try:
+            run = self._source.get_test_run(run_id, timeout=remaining)
+        except AuthError as exc:
+            self._record(run_id, fatal=exc.message)
+        except TransientApiError as exc:
+            self._record(run_id, transient=exc)
+        except MalformedResponse as exc:
+            self._record(run_id, malformed=exc)
+        except ApiError as exc:
+            self._record(run_id, error=exc.message)
+        else:
+            self._record(run_id, run=run)
+
+    def _record(
+        self,
+        run_id: int,
+        *,
+        run: TestRun | None = None,
+        transient: TransientApiError | None = None,
+        malformed: MalformedResponse | None = None,
+        error: str | None = None,
+        fatal: str | None = None,
+    ) -> None:
+        with self._cond:
+            track = self._tracks[run_id]
+            track.in_flight = False
+            now = self._clock.now()
+            status = dataclasses.replace(track.status, requests=track.status.requests + 1)
+            if run is not None:
+                track.transient = track.malformed = 0
+                status = dataclasses.replace(status, run=run)
+                pause = self._settings.interval_s * (1 + self._rng.uniform(0, self._settings.jitter))
+                track.next_due = self._clip(now + pause, now=now)
+            elif fatal is not None or error is not None:
+                self._fatal = self._fatal or fatal
+                status = dataclasses.replace(status, error=error or status.error, last_error=fatal or error)
+            else:
+                problem = transient or malformed
+                assert problem is not None
+                status = self._after_failure(track, status, problem, now=now)
+            track.status = status
+            self._cond.notify_all()
+
+    def _after_failure(self, track: _Track, status: RunStatus, problem: ApiError, *, now: float) -> RunStatus:
+        """Back off this run alone; give up after too many failures in a row."""
+        if isinstance(problem, MalformedResponse):
+            track.malformed += 1
+            gave_up = track.malformed >= self._settings.max_malformed
+            why = f"{problem.message} ({track.malformed} times in a row)"
+        else:
+            track.malformed = 0
+            gave_up = self._settings.retry.exhausted(track.transient + 1)
+            why = f"gave up on test run {status.run_id} after {track.transient + 1} failed requests in a row: " \
+                  f"{problem.message}"
+        track.transient += 1
+        if gave_up:
+            return dataclasses.replace(status, error=why, last_error=problem.message)
+        retry_after = problem.retry_after if isinstance(problem, TransientApiError) else None
+        delay = self._settings.retry.delay(
+            track.transient, rng=self._rng, retry_after=retry_after, remaining=self._deadline - now
+        )
+        track.next_due = now + delay if delay is not None else math.inf  # inf: no request allowed before the deadline
+        return dataclasses.replace(status, last_error=problem.message)
