@@ -1,0 +1,282 @@
+"""Trigger (with its careful retry rules), follow every run under one deadline, and always build the Outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from gate.client import ApiClient, TriggerResult
+from gate.clock import Clock
+from gate.config import Command, Config
+from gate.errors import ApiError, Interrupted, MalformedResponse, TransientApiError
+from gate.model import (
+    GroupRun,
+    Outcome,
+    RunOutcome,
+    TestRun,
+    Verdict,
+    display_name,
+    judge_run,
+    parse_test_run_response,
+    unique_names,
+)
+from gate.poller import Poller, PollResult, PollSettings, RunStatus
+from gate.progress import Progress, Tally
+from gate.retry import TRIGGER_RETRY, RetryPolicy
+
+MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
+
+
+def span(seconds: float) -> str:
+    """A deadline as users write it: ``30m``, ``1h30m``, ``45s``, ``0.3s``."""
+    if seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.2g}s"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Planned:
+    """One row of the outcome: a run to follow, or a requested blueprint that has no run."""
+
+    test_run_id: int | None
+    blueprint_id: int | None
+    initial: TestRun | None = None
+    #: Set when the gate already knows this row is an API problem (e.g. missing from the trigger response).
+    problem: str | None = None
+
+
+@dataclasses.dataclass
+class _State:
+    """Everything learnt so far, kept consistent at every step so an interruption can still be reported."""
+
+    config: Config
+    clock: Clock
+    start: float
+    rows: list[_Planned] = dataclasses.field(default_factory=list)
+    group_runs: tuple[GroupRun, ...] = ()
+    poller: Poller | None = None
+    stop_reason: str | None = None
+    interrupted: Interrupted | None = None
+    finished: int = 0
+    failed: int = 0
+
+    def outcome(self) -> Outcome:
+        result = self.poller.snapshot() if self.poller else PollResult(runs=())
+        statuses: dict[int | None, RunStatus] = {status.run_id: status for status in result.runs}
+        fatal = self.stop_reason if self.stop_reason and self.interrupted is None else result.fatal
+        runs = [self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows]
+        names = unique_names((run.name, run.test_run_id) for run in runs)
+        return Outcome(
+            runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
+            group_runs=self.group_runs,
+            elapsed_s=max(0.0, self.clock.now() - self.start),
+            fail_on_timeout=self.config.fail_on_timeout,
+            stop_reason=self.stop_reason or result.fatal,
+            interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
+        )
+
+    def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
+        run = status.run if status and status.run else row.initial
+        blueprint_id = run.blueprint_id if run and run.blueprint_id is not None else row.blueprint_id
+        name = display_name(
+            override=self.config.name_for(blueprint_id), run=run, blueprint_id=blueprint_id,
+            test_run_id=row.test_run_id,
+        )
+        verdict, problem, api = self._judge(row, status, run, fatal=fatal)
+        return RunOutcome(
+            name=name, verdict=verdict, test_run_id=row.test_run_id, blueprint_id=blueprint_id, run=run,
+            allowed_failure=self.config.is_allowed_failure(blueprint_id), problem=problem, api_problem=api,
+        )
+
+    def _judge(
+        self, row: _Planned, status: RunStatus | None, run: TestRun | None, *, fatal: str | None
+    ) -> tuple[Verdict, str | None, bool]:
+        if row.problem:
+            return Verdict.ERROR, row.problem, True
+        if status is not None and status.final and status.run is not None:
+            verdict, problem = judge_run(status.run)
+            return verdict, problem, False
+        if status is not None and status.error:
+            return Verdict.ERROR, status.error, True
+        if fatal:
+            return Verdict.ERROR, fatal, True
+        last = f"still '{run.status}'" if run else "not yet reported by DocketQA"
+        if self.interrupted is not None:
+            return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
+        why = f"; last poll failed: {status.last_error}" if status and status.last_error else ""
+        deadline = span(self.config.timeout_s)
+        return Verdict.TIMED_OUT, f"{last} when the {deadline} deadline passed{why}", False
+
+    def _signal_name(self) -> str:
+        return "SIGINT" if self.interrupted and self.interrupted.exit_code == 130 else "SIGTERM"
+
+    def tally(self) -> Tally:
+        return Tally(total=len(self.rows), finished=self.finished, failed=self.failed)
+
+    def count(self, run: RunOutcome) -> None:
+        self.finished += 1
+        self.failed += run.verdict is not Verdict.PASSED and not run.allowed_failure
+
+
+def follow_runs(
+    config: Config,
+    *,
+    client: ApiClient,
+    clock: Clock,
+    progress: Progress,
+    rng: random.Random,
+    started_at: float | None = None,
+    trigger_retry: RetryPolicy = TRIGGER_RETRY,
+) -> Outcome:
+    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals."""
+    state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
+    try:
+        if config.command is Command.RUN:
+            _trigger_then_poll(state, client=client, progress=progress, rng=rng, retry=trigger_retry)
+        else:
+            state.rows = [_Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)]
+            _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
+    except Interrupted as exc:
+        state.interrupted = exc
+        state.stop_reason = exc.message if not state.stop_reason else state.stop_reason
+    finally:
+        if state.poller is not None:
+            state.poller.close()
+    while True:  # a second signal while the outcome is assembled must not lose it either
+        try:
+            return state.outcome()
+        except Interrupted as exc:
+            state.interrupted = state.interrupted or exc
+
+
+def _trigger_then_poll(
+    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, retry: RetryPolicy
+) -> None:
+    config = state.config
+    ids = [blueprint.id for blueprint in config.blueprints]
+    state.rows = [_Planned(test_run_id=None, blueprint_id=i) for i in ids]
+    progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
+                  + ", ".join(map(str, ids)))
+    try:
+        result = _trigger(state, client=client, ids=ids, progress=progress, rng=rng, retry=retry)
+    except ApiError as exc:
+        state.stop_reason = exc.message
+        return
+    except Interrupted as exc:
+        state.stop_reason = f"{exc.message}; {MAY_HAVE_STARTED}"
+        raise
+    state.group_runs = (result.group_run,)
+    state.rows = _plan(ids, result)
+    progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
+    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
+
+
+def _trigger(
+    state: _State, *, client: ApiClient, ids: Sequence[int], progress: Progress, rng: random.Random,
+    retry: RetryPolicy,
+) -> TriggerResult:
+    """POST once; repeat only on TransientApiError (nothing was created), with backoff, inside the deadline."""
+    clock, deadline = state.clock, state.start + state.config.timeout_s
+    failures = 0
+    while True:
+        try:
+            return client.trigger(ids, timeout=deadline - clock.now())
+        except TransientApiError as exc:
+            failures += 1
+            if retry.exhausted(failures):
+                raise ApiError(f"could not start the DocketQA runs after {failures} attempts: {exc.message}") from None
+            delay = retry.delay(failures, rng=rng, retry_after=exc.retry_after, remaining=deadline - clock.now())
+            if delay is None:
+                raise ApiError(
+                    f"could not start the DocketQA runs before the {span(state.config.timeout_s)} "
+                    f"deadline: {exc.message}"
+                ) from None
+            progress.note(f"Starting the runs failed ({exc.message}); trying again in {delay:.1f} s")
+            clock.sleep(delay)
+
+
+def _plan(requested: Sequence[int], result: TriggerResult) -> list[_Planned]:
+    """Rows in trigger order (extra runs, e.g. a login run, included), then requested blueprints with no run."""
+    rows: dict[int, _Planned] = {}
+    for run in result.runs:
+        rows.setdefault(run.id, _Planned(test_run_id=run.id, blueprint_id=run.blueprint_id, initial=run))
+    covered = {run.blueprint_id for run in result.runs}
+    if None in covered:
+        return list(rows.values())  # a run without a blueprint id could be any of them: do not accuse one
+    missing = [
+        _Planned(
+            test_run_id=None, blueprint_id=blueprint_id,
+            problem=f"DocketQA started no test run for blueprint {blueprint_id} in group run {result.group_run.id}: "
+                    "check that the blueprint exists and belongs to this API key's company",
+        )
+        for blueprint_id in dict.fromkeys(requested) if blueprint_id not in covered
+    ]
+    return [*rows.values(), *missing]
+
+
+def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float) -> None:
+    config = state.config
+    settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency)
+
+    by_id = {row.test_run_id: row for row in state.rows}
+    for row in state.rows:
+        if row.problem:
+            state.count(state.row_outcome(row, None))
+
+    def settled(status: RunStatus) -> None:
+        run = state.row_outcome(by_id[status.run_id], status)
+        state.count(run)
+        progress.run_finished(run, state.tally())
+
+    state.poller = Poller(
+        client, clock=state.clock, rng=rng, deadline=state.start + config.timeout_s, settings=settings,
+        on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
+    )
+    run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
+    progress.started(len(run_ids))
+    try:
+        state.poller.follow(run_ids, first_poll_in=first_poll_in)
+    finally:
+        progress.done(state.tally())
+
+
+def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:
+    """The outcome of saved ``GET /test_run`` bodies. A run saved before it finished is an ERROR (never a pass)."""
+    rows: dict[object, RunOutcome] = {}
+    for index, payload in enumerate(payloads, start=1):
+        try:
+            run = parse_test_run_response(payload)
+        except MalformedResponse as exc:
+            rows[("bad", index)] = RunOutcome(
+                name=f"Saved response {index}", verdict=Verdict.ERROR, test_run_id=None, blueprint_id=None,
+                problem=f"saved response {index} is not a test run: {exc.message}", api_problem=True,
+            )
+            continue
+        rows[run.id] = _saved_outcome(run, config)  # a later save of the same run replaces an earlier one
+    runs = list(rows.values())
+    names = unique_names((run.name, run.test_run_id) for run in runs)
+    group_ids = dict.fromkeys(run.run.group_run_id for run in runs if run.run and run.run.group_run_id is not None)
+    return Outcome(
+        runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
+        group_runs=tuple(GroupRun(id=group_id) for group_id in group_ids),
+        fail_on_timeout=config.fail_on_timeout,
+    )
+
+
+def _saved_outcome(run: TestRun, config: Config) -> RunOutcome:
+    if run.is_final:
+        verdict, problem = judge_run(run)
+    else:
+        verdict = Verdict.ERROR
+        problem = f"still '{run.status}' when the response was saved: save it again after the run has finished"
+    return RunOutcome(
+        name=display_name(override=config.name_for(run.blueprint_id), run=run, blueprint_id=run.blueprint_id,
+                          test_run_id=run.id),
+        verdict=verdict, test_run_id=run.id, blueprint_id=run.blueprint_id, run=run,
+        allowed_failure=config.is_allowed_failure(run.blueprint_id), problem=problem,
+    )
