@@ -246,3 +246,32 @@ def test_pre_deploy_script_says_how_to_install_a_missing_cli(tmp_path):
     )
     assert result.returncode == 2 and "pip install docketqa-gate" in result.stderr
     assert not (tmp_path / "deployed").exists()
+
+
+def test_example_config_is_accepted_by_the_gate(tmp_path):
+    """The gate loads examples/.docketqa.yml without complaint and writes the reports it names."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "GITLAB", "DOCKET_"))
+    }
+    command = [
+        sys.executable,
+        str(ROOT / "entrypoint.py"),
+        "report",
+        str(ROOT / "tests/fixtures/passing.json"),
+        "--config",
+        str(ROOT / "examples/.docketqa.yml"),
+    ]
+    result = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    reports = load_yaml("examples/.docketqa.yml")["reports"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(reports.values())
