@@ -11,7 +11,9 @@ from gate.errors import UsageError
 PROG = "docketqa-gate"
 DEFAULT_DEMO_DIR = "./docketqa-demo"
 DEFAULT_SCENARIO = "mixed"
-KNOWN_SCENARIOS = "passing, failing, mixed, flaky, slow"
+KNOWN_SCENARIOS = "passing, failing, mixed, flaky, slow, edge, hostile, huge, generated:RUNSxSTEPS[:fail_every=N]"
+#: Same value as gate.sandbox.server.DEFAULT_KEY (a test keeps them equal); not imported, to keep --help light.
+SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
 KEY_FLAG_REFUSED = (
     "the API key is never accepted as a flag value (it would show in process lists and shell history): "
     "set DOCKET_API_KEY (a masked CI secret) or pass --api-key-file PATH"
@@ -136,8 +138,8 @@ def _add_sandbox(commands: Any) -> None:
     sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
     sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
                          help=f"scenario: {KNOWN_SCENARIOS} (default {DEFAULT_SCENARIO})")  # fmt: skip
-    sandbox.add_argument("--key", default=None, help="API key the sandbox accepts (a sandbox key, not a real "
-                         "one; default: printed at start)")  # fmt: skip
+    sandbox.add_argument("--key", default=SANDBOX_DEFAULT_KEY, help="API key the sandbox accepts (a made-up key, "
+                         f"never a real one; default {SANDBOX_DEFAULT_KEY})")  # fmt: skip
     sandbox.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="FACTOR",
                          help="multiply the scenario's run durations by FACTOR; 0.1 finishes ten times sooner "
                               "(default 1)")  # fmt: skip
@@ -168,4 +170,4 @@ def _positive_float(text: str) -> float:
     return value
 
 
-__all__ = ["EPILOG", "GateArgumentParser", "KEY_FLAG_REFUSED", "PROG", "build_parser"]
+__all__ = ["EPILOG", "KEY_FLAG_REFUSED", "PROG", "GateArgumentParser", "build_parser"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gate.config import Blueprint, Layer, Setting
 from gate.config_values import os_reason, parse_bool, parse_id, show
@@ -65,14 +65,13 @@ def parse_config_text(text: str, *, display: str) -> Layer:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}" if mark else ""
-        what = " ".join(str(exc.problem or exc.context or "unreadable").split())
-        return Layer(problems=(f"{display}{at}: invalid YAML: {what}",))
+        return Layer(problems=(f"{display}{at}: invalid YAML: {_yaml_problem(exc)}",))
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         return Layer(problems=(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed",))
     except (yaml.YAMLError, RecursionError):
         return Layer(problems=(f"{display}: invalid YAML: nested too deeply or unreadable",))
-    if root is None:  # empty, or only comments: no settings
+    if root is None or root.tag == _NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
         return Layer()
     walker = _Walker(display)
     walker.top(root)
@@ -247,6 +246,15 @@ _MISSING = object()
 
 def _value_of(node: MappingNode, name: str) -> Node | None:
     return next((value for key, value in node.value if getattr(key, "value", None) == name), None)
+
+
+def _yaml_problem(exc: Any) -> str:
+    """PyYAML's context and problem as one line ("while parsing a flow sequence, expected ',' or ']' ...")."""
+    parts = [str(part) for part in (exc.context, exc.problem) if part]
+    what = " ".join(", ".join(parts or ["unreadable"]).split())
+    if "'\\t'" in what:
+        what += " (indent with spaces: YAML does not allow tabs there)"
+    return what
 
 
 def _unknown(name: str, allowed: tuple[str, ...]) -> str:

@@ -47,23 +47,49 @@ MAX_KEY_FILE_BYTES = 4096
 _DEFAULT_REPORTS = ReportPaths()
 
 
+class _Problems:
+    """Problems listed source by source in precedence order (the file's by line), then what is missing."""
+
+    def __init__(self, *, file_index: int, display: str | None) -> None:
+        self.file_index = file_index
+        self._at_line = re.compile(re.escape(display) + r":(\d+): ") if display else None
+        self._found: list[tuple[int, int, int, str]] = []
+        self.missing: list[str] = []
+
+    def add(self, layer_index: int, text: str) -> None:
+        match = self._at_line.match(text) if self._at_line and layer_index == self.file_index else None
+        self._found.append((layer_index, int(match.group(1)) if match else 0, len(self._found), text))
+
+    def __bool__(self) -> bool:
+        return bool(self._found or self.missing)
+
+    def ordered(self) -> list[str]:
+        return [text for *_, text in sorted(self._found)] + self.missing
+
+
 class _Picker:
     """Validates a setting in every layer (so a broken file is reported even when a flag overrides it)."""
 
-    def __init__(self, layers: Sequence[Layer], problems: list[str]) -> None:
+    def __init__(self, layers: Sequence[Layer], problems: _Problems) -> None:
         self.layers = layers
         self.problems = problems
+        #: Settings given somewhere with a wrong value (their "missing" hint would be noise).
+        self.failed: set[str] = set()
+        for index, layer in enumerate(layers):
+            for problem in layer.problems:
+                problems.add(index, problem)
 
     def all(self, name: str, parse: Callable[[Any], T]) -> list[T]:
         values: list[T] = []
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
             setting = layer.settings.get(name)
             if setting is None:
                 continue
             try:
                 values.append(parse(setting.value))
             except ValueError as exc:
-                self.problems.append(f"{setting.source}: {exc}")
+                self.problems.add(index, f"{setting.source}: {exc}")
+                self.failed.add(name)
         return values
 
     def first(self, name: str, parse: Callable[[Any], T], default: T) -> T:
@@ -73,20 +99,19 @@ class _Picker:
 
 def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints, debug: bool) -> Config:
     """Highest-precedence layer first; raises one ``ConfigError`` naming every problem and its source."""
-    problems = [problem for layer in layers for problem in layer.problems]
     file_layer, file_path, display = _config_file_layer(layers, cwd=cwd)
-    problems += file_layer.problems
+    problems = _Problems(file_index=len(layers), display=display)
     pick = _Picker([*layers, file_layer], problems)
-
-    before = len(problems)
     blueprints = _blueprints(pick, file_layer)
-    if command is Command.RUN and not blueprints and len(problems) == before:
-        problems.append(hints.no_blueprints)
-    before = len(problems)
     test_run_ids = pick.first("test_run_ids", parse_id_list_value, _NO_IDS)
-    if command is Command.WAIT and not test_run_ids and len(problems) == before:
-        problems.append(hints.no_test_runs)
-    api_key = _api_key(pick, cwd=cwd, hints=hints) if command in (Command.RUN, Command.WAIT) else None
+    api_key = _api_key(pick, cwd=cwd) if command in (Command.RUN, Command.WAIT) else None
+    # Say what is missing only when no given value was wrong: "no blueprints" after "'x' is not an id" is noise.
+    if command is Command.RUN and not blueprints and "blueprints" not in pick.failed:
+        problems.missing.append(hints.no_blueprints)
+    if command is Command.WAIT and not test_run_ids and "test_run_ids" not in pick.failed:
+        problems.missing.append(hints.no_test_runs)
+    if command in (Command.RUN, Command.WAIT) and api_key is None and "api_key" not in pick.failed:
+        problems.missing.append(hints.no_key)
 
     config = Config(
         command=command,
@@ -108,21 +133,8 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints,
         config_file=file_path,
     )
     if problems:
-        raise ConfigError(_in_reading_order(problems, display=display))
+        raise ConfigError(problems.ordered())
     return config
-
-
-def _in_reading_order(problems: list[str], *, display: str | None) -> list[str]:
-    """Other sources first, then the config file's problems by line, so the list reads like the file."""
-    if display is None:
-        return problems
-    at_line = re.compile(re.escape(display) + r":(\d+): ")
-
-    def key(item: tuple[int, str]) -> tuple[int, int, int]:
-        match = at_line.match(item[1])
-        return (1, int(match.group(1)), item[0]) if match else (0, 0, item[0])
-
-    return [text for _, text in sorted(enumerate(problems), key=key)]
 
 
 def parse_id_list_value(value: object) -> tuple[int, ...]:
@@ -171,54 +183,54 @@ def _texts(value: object) -> tuple[str, ...]:
 # --- the API key ----------------------------------------------------------------------------------------
 
 
-def _api_key(pick: _Picker, *, cwd: Path, hints: Hints) -> Secret | None:
+def _api_key(pick: _Picker, *, cwd: Path) -> Secret | None:
     """The key from the highest-precedence source that has one; its problems never quote the key."""
-    for layer in pick.layers:
-        key_file = layer.settings.get("api_key_file")
-        if key_file is not None:
-            return _read_key_file(key_file, cwd=cwd, problems=pick.problems)
-        key = layer.settings.get("api_key")
-        if key is not None and isinstance(key.value, Secret):
-            return _checked_key(key.value, source=key.source, problems=pick.problems)
-    pick.problems.append(hints.no_key)
+    for index, layer in enumerate(pick.layers):
+        key_file, key = layer.settings.get("api_key_file"), layer.settings.get("api_key")
+        if key_file is None and (key is None or not isinstance(key.value, Secret)):
+            continue
+        try:
+            if key_file is not None:
+                return _read_key_file(key_file, cwd=cwd)
+            assert key is not None and isinstance(key.value, Secret)
+            return _checked_key(key.value, source=key.source)
+        except ValueError as exc:
+            pick.problems.add(index, str(exc))
+            pick.failed.add("api_key")
+            return None
     return None
 
 
-def _read_key_file(setting: Setting, *, cwd: Path, problems: list[str]) -> Secret | None:
+def _read_key_file(setting: Setting, *, cwd: Path) -> Secret:
+    """The stripped key from the file; ValueError naming the path (never the content) when unusable."""
     try:
         path = parse_path(str(setting.value))
     except ValueError as exc:
-        problems.append(f"{setting.source}: {exc}")
-        return None
+        raise ValueError(f"{setting.source}: {exc}") from None
     where = f"{setting.source}: {show(str(path))}"
     try:
         with open(cwd / path, "rb") as handle:
             data = handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        problems.append(f"{setting.source}: cannot read {show(str(path))}: {os_reason(exc)}")
-        return None
+        raise ValueError(f"{setting.source}: cannot read {show(str(path))}: {os_reason(exc)}") from None
     if len(data) > MAX_KEY_FILE_BYTES:
-        problems.append(f"{where} is larger than 4 KB; it should hold only the API key")
-        return None
+        raise ValueError(f"{where} is larger than 4 KB; it should hold only the API key")
     try:
         text = data.decode("utf-8-sig")  # -sig: editors on Windows add a byte-order mark
     except UnicodeDecodeError:
-        problems.append(f"{where} is not UTF-8 text; it should hold only the API key")
-        return None
-    return _checked_key(Secret(text.strip()), source=where, problems=problems)
+        raise ValueError(f"{where} is not UTF-8 text; it should hold only the API key") from None
+    return _checked_key(Secret(text.strip()), source=where)
 
 
-def _checked_key(key: Secret, *, source: str, problems: list[str]) -> Secret | None:
+def _checked_key(key: Secret, *, source: str) -> Secret:
     text = key.reveal()
     if not text:
-        problems.append(f"{source}: the API key is empty")
-        return None
+        raise ValueError(f"{source}: the API key is empty")
     # A header value with a line break or non-ASCII text fails deep in requests, possibly quoting it.
     if any(not 33 <= ord(char) < 127 for char in text):
-        problems.append(
+        raise ValueError(
             f"{source}: the API key contains spaces, line breaks or non-ASCII characters; copy it again from DocketQA"
         )
-        return None
     return key
 
 

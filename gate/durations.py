@@ -8,7 +8,7 @@ import re
 #: Shown in every error so the user sees what would have worked.
 ACCEPTED_FORMS = "use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, 1h30m, 0.5s)"
 
-_NUMBER = r"\d+(?:\.\d+)?"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"  # ASCII only: \d would accept other scripts' digits
 _PLAIN = re.compile(_NUMBER)
 # Units in descending order, each at most once; decimals allowed so "0.5s" and "1.5h" read naturally.
 _UNITS = re.compile(rf"(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s)?")
