@@ -18,6 +18,16 @@ from gate.sandbox.faults import (
 )
 from gate.sandbox.payloads import Ledger, Renderer, encode_json, media
 
+# DocketQA does not document its error answers; the sandbox answers these (all JSON {"error": "..."}):
+#   401 {"error": "Invalid API key"}                        X-API-KEY missing or wrong (checked first)
+#   400 {"error": "Request body must be JSON: ..."}          trigger body is not JSON
+#   400 {"error": "test_blueprint_ids must be a non-empty array of integers"}
+#   422 {"error": "Test blueprint 999 not found"}            an id the scenario does not know; nothing is started
+#   404 {"error": "Test run 999 not found"}                  unknown or non-numeric run id
+#   404 {"error": "Not found: use POST ... or GET ..."}      any other path
+#   405 {"error": "Method PUT not allowed; use GET"}         a known path with the wrong method
+#   413 {"error": "Request body over 1000000 bytes"}
+# Faults (see faults.py) replace these with 429/5xx, HTML, truncated JSON, a reset or a stall.
 TRIGGER_PATH = "/test_group_run/trigger_run"
 RUN_PREFIX = "/test_run/"
 MAX_BODY = 1_000_000

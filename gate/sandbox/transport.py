@@ -23,7 +23,8 @@ class RequestRecord:
 
     method: str
     path: str
-    headers: dict[str, str]
+    #: As sent (X-API-KEY included), kept out of repr so a failing assertion does not print the key.
+    headers: dict[str, str] = dataclasses.field(repr=False, hash=False)
     at: float
     status: int  # 0: the connection was reset without an answer
     fault: str | None
@@ -34,7 +35,7 @@ class RequestRecord:
     answered_final: bool = False
     #: Sandbox-clock time before which a 429/503 said not to retry.
     retry_not_before: float | None = None
-    body: bytes = b""
+    body: bytes = dataclasses.field(default=b"", repr=False)
 
 
 class SandboxServer(ThreadingHTTPServer):
