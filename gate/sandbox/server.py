@@ -186,12 +186,7 @@ def serve_main(
 ) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns 0. Bad input raises UsageError (exit 2)."""
     out = stdout or sys.stdout
-    if not time_scale > 0:
-        raise UsageError(f"--time-scale must be a positive number, got {time_scale}")
-    if not api_key.strip():
-        raise UsageError("the sandbox API key must not be empty")
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, got {port}")
+    _check_serve_args(port=port, api_key=api_key, time_scale=time_scale)
     chosen = get_scenario(scenario)
     sandbox = Sandbox(
         scenario=chosen,
@@ -220,6 +215,15 @@ def serve_main(
         sandbox.stop()
         _restore_handlers(previous)
     return 0
+
+
+def _check_serve_args(*, port: int, api_key: str, time_scale: float) -> None:
+    if not time_scale > 0:
+        raise UsageError(f"--time-scale must be a positive number, got {time_scale}")
+    if not api_key.strip():
+        raise UsageError("the sandbox API key must not be empty")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {port}")
 
 
 def _print_banner(out: TextIO, sandbox: Sandbox) -> None:
