@@ -1,0 +1,128 @@
+"""Escaping for untrusted DocketQA text wherever it lands: XML, Markdown/HTML, links, workflow commands."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+# XML 1.0 `Char` production: everything else (NUL, most C0 controls, lone surrogates, U+FFFE/U+FFFF)
+# makes the document unparseable, so it is dropped.
+# Spelled as the forbidden set rather than the complement of `Char`: the same characters, searched faster.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Lone surrogates cannot be encoded as UTF-8 (json.loads happily produces them from "\ud800").
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Dropped from Markdown: controls (tab and line breaks are handled apart), surrogates, U+FFFE/U+FFFF, and
+# bidirectional overrides/isolates, which can make a rendered line read differently from what it says.
+_MD_JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+_NEWLINES = re.compile(r"\s*(?:\r\n|\r|\n)\s*")
+# Characters that start Markdown syntax anywhere in a line (emphasis, code, links, images, tables,
+# strikethrough, math, escapes). `<`, `>`, `&` and `"` become HTML entities instead: a backslash
+# before them would print the entity's text literally.
+_MD_SPECIALS = "\\`*_[]|~$!{}"  # the backslash first, so the escapes added after it are not doubled
+# Constructs that only matter at the start of a line: headings, lists, setext underlines, ordered lists.
+_MD_LINE_STARTERS = frozenset("#+=-")
+_MD_ORDERED = re.compile(r"^(\d+)([.)])")
+_WEB_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
+# Kept as is inside a Markdown link destination; everything else (quotes, parentheses, `|`, `\`,
+# backticks, spaces, controls, non-ASCII) is percent-encoded so it can end neither the link nor a table cell.
+_URL_SAFE = "-._~:/?#[]@!$&*+,;=%"
+
+
+def _html_escape(text: str) -> str:
+    # Only the characters that can open markup or end an attribute; quotes other than '"' stay readable.
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text or ">" in text or '"' in text:
+        text = text.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (NUL, C0 controls but tab/LF/CR, lone surrogates, U+FFFE/F)."""
+    # Searching first is cheaper than substituting when (as almost always) there is nothing to remove.
+    return _XML_ILLEGAL.sub("", text) if _XML_ILLEGAL.search(text) else text
+
+
+def unicode_safe(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so it always encodes as UTF-8 (JSON output)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def one_line(text: str) -> str:
+    """Line breaks (and the spaces around them) collapsed to single spaces, ends stripped."""
+    if "\n" in text or "\r" in text:
+        return _NEWLINES.sub(" ", text).strip()
+    return text.strip()
+
+
+def md_inline(text: str) -> str:
+    """Escape text for one line of Markdown or a GFM table cell: no HTML, no syntax, no line breaks."""
+    # The checks before each step keep the common case (plain text) cheap: reports have 20,000 steps.
+    if not text.isprintable():
+        text = _MD_JUNK.sub("", text)
+    text = one_line(text)
+    for char in _MD_SPECIALS:
+        if char in text:
+            text = text.replace(char, "\\" + char)
+    if text[:1] in _MD_LINE_STARTERS:
+        text = "\\" + text
+    elif text[:1].isdigit():
+        text = _MD_ORDERED.sub(r"\1\\\2", text)
+    return _html_escape(text)
+
+
+def md_block(text: str) -> str:
+    """Escape multi-line text as a Markdown block quote, keeping its line breaks and paragraphs."""
+    lines = _MD_JUNK.sub("", text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out: list[str] = []
+    for line in lines:
+        escaped = md_inline(line)
+        if not escaped:
+            if out and out[-1] != ">":
+                out.append(">")
+        elif out and out[-1] != ">":
+            # A trailing backslash is CommonMark's hard line break: keep the agent's own line breaks.
+            out[-1] += "\\"
+            out.append(f"> {escaped}")
+        else:
+            out.append(f"> {escaped}")
+    if out and out[-1] == ">":
+        out.pop()
+    return "\n".join(out) if out else "> (empty)"
+
+
+def html_text(text: str) -> str:
+    """Escape text for one line inside raw HTML we write ourselves (e.g. ``<summary>``), where Markdown is inert."""
+    return _html_escape(one_line(_MD_JUNK.sub("", text)))
+
+
+def safe_link(url: str | None) -> str | None:
+    """An http(s) URL made safe as a Markdown link or image destination, or None for anything else."""
+    if not url:
+        return None
+    url = url.strip()
+    if not _WEB_URL.match(url):
+        return None
+    try:
+        urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
+    # Entities are decoded inside link destinations, so "&" must itself be written as an entity.
+    return quote(url, safe=_URL_SAFE, errors="replace").replace("&", "&amp;")
+
+
+def truncate(text: str, limit: int, *, marker: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(marker))] + marker
+
+
+def escape_command_data(text: str) -> str:
+    """Escape a GitHub workflow-command message (actions/toolkit ``escapeData``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_command_property(text: str) -> str:
+    """Escape a GitHub workflow-command property value (actions/toolkit ``escapeProperty``)."""
+    return escape_command_data(text).replace(":", "%3A").replace(",", "%2C")
