@@ -60,15 +60,19 @@ class _State:
     rows: list[_Planned] = dataclasses.field(default_factory=list)
     group_runs: tuple[GroupRun, ...] = ()
     poller: Poller | None = None
-    stop_reason: str | None = None
+    #: A failure that ended the gate before polling (e.g. the trigger was refused or may have been received).
+    fatal: str | None = None
     interrupted: Interrupted | None = None
+    #: What to tell the user about the interruption (the trigger case adds where to check for a started run).
+    interrupt_note: str | None = None
     finished: int = 0
     failed: int = 0
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
         statuses: dict[int | None, RunStatus] = {status.run_id: status for status in result.runs}
-        fatal = self.stop_reason if self.stop_reason and self.interrupted is None else result.fatal
+        fatal = self.fatal or result.fatal
+        note = (self.interrupt_note or self.interrupted.message) if self.interrupted else None
         runs = [self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows]
         names = unique_names((run.name, run.test_run_id) for run in runs)
         return Outcome(
@@ -76,7 +80,7 @@ class _State:
             group_runs=self.group_runs,
             elapsed_s=max(0.0, self.clock.now() - self.start),
             fail_on_timeout=self.config.fail_on_timeout,
-            stop_reason=self.stop_reason or result.fatal,
+            stop_reason=fatal or note,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
         )
 
@@ -143,15 +147,23 @@ def follow_runs(
             _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
     except Interrupted as exc:
         state.interrupted = exc
-        state.stop_reason = exc.message if not state.stop_reason else state.stop_reason
-    finally:
-        if state.poller is not None:
-            state.poller.close()
-    while True:  # a second signal while the outcome is assembled must not lose it either
+        if config.command is Command.RUN and not state.group_runs:
+            # The POST may have been sent (or its answer be on the way): the user must check before re-running.
+            state.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
+    except BaseException:
+        _close(state)  # a bug: let it reach the CLI (exit 70), but free the workers first
+        raise
+    while True:  # a signal arriving while the outcome is assembled must not escape either
         try:
+            _close(state)
             return state.outcome()
         except Interrupted as exc:
             state.interrupted = state.interrupted or exc
+
+
+def _close(state: _State) -> None:
+    if state.poller is not None:
+        state.poller.close()
 
 
 def _trigger_then_poll(
@@ -165,13 +177,10 @@ def _trigger_then_poll(
     try:
         result = _trigger(state, client=client, ids=ids, progress=progress, rng=rng, retry=retry)
     except ApiError as exc:
-        state.stop_reason = exc.message
+        state.fatal = exc.message
         return
-    except Interrupted as exc:
-        state.stop_reason = f"{exc.message}; {MAY_HAVE_STARTED}"
-        raise
-    state.group_runs = (result.group_run,)
-    state.rows = _plan(ids, result)
+    rows = _plan(ids, result)
+    state.group_runs, state.rows = (result.group_run,), rows
     progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
     _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
 

@@ -17,6 +17,7 @@ from gate.retry import POLL_RETRY, RetryPolicy
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer.
 LAST_POLL_MARGIN_S = 1.0
+MIN_INTERVAL_S = 0.1
 
 
 class RunSource(Protocol):
@@ -102,6 +103,9 @@ class Poller:
         self._rng = rng
         self._deadline = deadline
         self._settings = settings
+        self._concurrency = max(1, settings.concurrency)
+        # A floor on the interval: a zero interval would make a fake clock spin and a real one hammer the API.
+        self._interval_s = max(MIN_INTERVAL_S, settings.interval_s)
         self._on_settled = on_settled or (lambda _status: None)
         self._on_tick = on_tick or (lambda: None)
         self._cond = threading.Condition()
@@ -118,7 +122,7 @@ class Poller:
             for run_id in dict.fromkeys(run_ids):
                 first = min(start + first_poll_in, max(start, self._deadline - LAST_POLL_MARGIN_S))
                 self._tracks[run_id] = _Track(RunStatus(run_id), next_due=first)
-        self._start_workers(min(self._settings.concurrency, len(self._tracks)))
+        self._start_workers(min(self._concurrency, len(self._tracks)))
         while True:
             self._announce_settled()
             self._on_tick()
@@ -156,13 +160,13 @@ class Poller:
         if not waiting and not busy:
             return None  # every run is settled, or the next allowed request would fall past the deadline
         for track in sorted((t for t in waiting if t.next_due <= now), key=lambda t: t.next_due):
-            if busy >= self._settings.concurrency:
+            if busy >= self._concurrency:
                 break
             track.in_flight = True
             busy += 1
             self._work.put(track.status.run_id)
         idle = [t.next_due for t in waiting if not t.in_flight]
-        wake_at = min([self._deadline, *idle]) if busy < self._settings.concurrency else self._deadline
+        wake_at = min([self._deadline, *idle]) if busy < self._concurrency else self._deadline
         if busy:
             # Requests are out: wake on the first answer (or when the next run falls due) without moving
             # the clock, so a fake clock never jumps ahead of an answer that is still on its way.
@@ -239,7 +243,7 @@ class Poller:
             if run is not None:
                 track.transient = track.malformed = 0
                 status = dataclasses.replace(status, run=run)
-                pause = self._settings.interval_s * (1 + self._rng.uniform(0, self._settings.jitter))
+                pause = self._interval_s * (1 + self._rng.uniform(0, self._settings.jitter))
                 track.next_due = self._clip(now + pause, now=now)
             elif fatal is not None or error is not None:
                 self._fatal = self._fatal or fatal

@@ -9,7 +9,10 @@ import math
 import os
 import random
 import signal
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from conftest import TEST_API_KEY
@@ -413,3 +416,66 @@ def test_saved_responses_give_the_same_verdicts_as_a_live_run() -> None:
     assert outcome.runs[3].allowed_failure
     assert [g.id for g in outcome.group_runs] == [35]
     assert outcome.exit_code is ExitCode.FAILED
+
+
+# --- real signals ------------------------------------------------------------------------------------------------
+
+CHILD = """
+import random, signal, sys
+from conftest import TEST_API_KEY
+from http_fixture import FixtureServer, Reply, json_reply, run_body, trigger_body, make_client
+from gate.clock import SystemClock
+from gate.config import Blueprint, Command, Config
+from gate.errors import Interrupted
+from gate.follow import follow_runs
+from gate.progress import Progress
+from gate.secret import Secret
+
+def raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+for signum in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(signum, raise_interrupted)
+clock = SystemClock()
+server = FixtureServer(clock)
+server.script("GET", "/test_run/1", json_reply(run_body(1, "passed")))
+server.script("GET", "/test_run/2", json_reply(run_body(2)))
+server.script("POST", "/test_group_run/trigger_run", Reply(delay_s=60, body=trigger_body(35, [(1, 1)])))
+common = dict(api_url=server.url, api_key=Secret(TEST_API_KEY), poll_interval_s=0.2)
+if sys.argv[1] == "poll":
+    config = Config(command=Command.WAIT, test_run_ids=(1, 2), **common)
+else:
+    config = Config(command=Command.RUN, blueprints=(Blueprint(1),), **common)
+progress = Progress(sys.stdout, interactive=False, clock=clock)
+outcome = follow_runs(config, client=make_client(server), clock=clock, progress=progress, rng=random.Random())
+print("verdicts", [r.verdict.value for r in outcome.runs], int(outcome.exit_code), flush=True)
+print("stop", outcome.stop_reason, flush=True)
+"""
+
+
+@pytest.mark.parametrize("phase, signum, wait_for, verdicts", [
+    ("poll", signal.SIGTERM, "passed: Test run 1", "['passed', 'cancelled'] 143"),
+    ("trigger", signal.SIGINT, "Starting DocketQA runs", "['cancelled'] 130"),
+])
+def test_a_real_signal_ends_following_with_an_outcome(
+    phase: str, signum: int, wait_for: str, verdicts: str, leak_guard: Callable[[str], str]
+) -> None:
+    """A real SIGTERM/SIGINT, even during a stalled trigger POST, yields the outcome instead of a hang or traceback."""
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, phase], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    assert child.stdout is not None
+    seen: list[str] = []
+    while not (seen and seen[-1].startswith(wait_for)):
+        seen.append(child.stdout.readline())
+        assert seen[-1], "the child ended before it got that far"
+    child.send_signal(signum)
+    out, err = child.communicate(timeout=30)  # a guard against a hang, not a speed check
+    leak_guard(out + err)
+    lines = out.splitlines()
+    assert err == "" and child.returncode == 0
+    assert lines[-2] == f"verdicts {verdicts}"
+    if phase == "trigger":
+        assert lines[-1].endswith("DocketQA may have started a group run: check https://app.docketqa.com/dashboard "
+                                  "before re-running")
