@@ -15,7 +15,6 @@ from gate.junit_text import (
     case_name,
     clip,
     clip_line,
-    defuse_attachments,
     flaky_failures,
     group_runs_of,
     groups,
@@ -99,9 +98,10 @@ def _test_case(r: RunOutcome, name: str, *, outcome: Outcome, attachments: Attac
 
     mark = run_mark(r, fail_on_timeout=outcome.fail_on_timeout)
     # A failing run's element text already holds the step list; system-out keeps identity and evidence.
-    about = defuse_attachments(run_header(r) if mark else run_details(r))
-    out = "\n\n".join(p for p in (about, attachments_for(attachments, r)) if p)
-    case = TestCase(name, classname=CLASSNAME, elapsed_sec=run_duration(r), stdout=clip(out))
+    about = clip(run_header(r) if mark else run_details(r))
+    evidence = attachments_for(attachments, r)  # added after clip(): the only markers that may stay whole
+    stdout = f"{about}\n\n{evidence}" if evidence else about
+    case = TestCase(name, classname=CLASSNAME, elapsed_sec=run_duration(r), stdout=stdout)
     if mark is not None:
         _add_mark(case, mark)
     return case
@@ -157,6 +157,8 @@ class _Case(NamedTuple):
     out: str = ""
     flaky: tuple[tuple[str, str], ...] = ()
     step_number: int | None = None
+    #: The gate's own [[ATTACHMENT|...]] lines, written after ``out`` without defusing.
+    evidence: str = ""
 
 
 class _Counts(NamedTuple):
@@ -207,12 +209,12 @@ def _step_cases(r: RunOutcome, *, fail_on_timeout: bool, attachments: Attachment
         elif step.state is StepState.FAILED and run_level is not None:
             mark = _step_failure(r, step, run_level)
             target = len(cases) if target is None else target
-        out = "" if mark else defuse_attachments(step_text(step))
+        out = "" if mark else step_text(step)
         cases.append(_Case(name, step.duration_s, mark, out, step_number=step.number))
     explained = r.verdict is Verdict.FAILED and target is not None
     if not steps or (run_level is not None and not explained):
         duration = run_duration(r) if not steps else None
-        about = defuse_attachments(run_header(r) if run_level else run_details(r))
+        about = run_header(r) if run_level else run_details(r)
         cases.append(_Case(RUN_CASE, duration, run_level, about))
         target = len(cases) - 1 if target is None else target
     _attach(cases, target, attachments_for(attachments, r), flaky_failures(r))
@@ -221,8 +223,8 @@ def _step_cases(r: RunOutcome, *, fail_on_timeout: bool, attachments: Attachment
 
 def _step_failure(r: RunOutcome, step: Step, run_level: Mark) -> Mark:
     """A failed step fails its testcase, unless the run must not fail the build (then it is skipped too)."""
-    message = failure_line(step)
-    text = defuse_attachments(f"{message}\n\n{step_text(step)}\n\n{run_header(r)}")
+    message = one_line(failure_line(step))
+    text = f"{message}\n\n{step_text(step)}\n\n{run_header(r)}"
     if run_level.kind is Kind.SKIPPED:
         return Mark(Kind.SKIPPED, "StepFailed", run_level.message, text)
     return Mark(Kind.FAILURE, "StepFailed", message, text)
@@ -232,7 +234,7 @@ def _attach(cases: list[_Case], target: int | None, evidence: str, flaky: list[t
     """Evidence goes on the failing case; each flaky failure on the case of the step that failed then."""
     if evidence:
         index = len(cases) - 1 if target is None else target
-        cases[index] = cases[index]._replace(out="\n\n".join(p for p in (cases[index].out, evidence) if p))
+        cases[index] = cases[index]._replace(evidence=evidence)
     by_number = {c.step_number: i for i, c in enumerate(cases) if c.step_number is not None}
     for attempt, message in flaky:
         step = attempt.failed_step
@@ -278,8 +280,9 @@ def _case_xml(case: _Case, classname: str) -> str:
         body.append(
             f'      <flakyFailure message="{_attr(message)}" type="StepFailed"><stackTrace>{_text(details)}</stackTrace></flakyFailure>'
         )
-    if case.out:
-        body.append(f"      <system-out>{_text(case.out)}</system-out>")
+    if case.out or case.evidence:
+        out = "\n\n".join(p for p in (_text(case.out), _escape_text(case.evidence)) if p)
+        body.append(f"      <system-out>{out}</system-out>")
     if not body:
         return head + "/>"
     return "\n".join([head + ">", *body, "    </testcase>"])
@@ -298,10 +301,12 @@ def _attr(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    text = clip(text)
+    return _escape_text(clip(text))
+
+
+def _escape_text(text: str) -> str:
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text or ">" in text:
         text = text.replace("<", "&lt;").replace(">", "&gt;")
-    # "\r" is written as a reference: a parser would otherwise turn it into "\n".
-    return text.replace("\r", "&#13;") if "\r" in text else text
+    return text

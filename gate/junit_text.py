@@ -60,10 +60,15 @@ class Group:
 
 
 def clip(text: str) -> str:
-    """Text cut beyond ``MAX_ELEMENT_CHARS`` with a visible marker saying how much is missing.
+    """Text for an element or attribute: attachment look-alikes defused, cut beyond ``MAX_ELEMENT_CHARS``.
 
+    Every text of the report passes through here, except the gate's own ``[[ATTACHMENT|...]]`` lines.
     XML-illegal characters are removed from the finished document in one pass (``render_junit``).
     """
+    text = defuse_attachments(text)
+    if "\r" in text:
+        # Parsers turn a raw CR into LF anyway; doing it here keeps both layouts (and golden files) alike.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) <= MAX_ELEMENT_CHARS:
         return text
     keep = MAX_ELEMENT_CHARS - 120
@@ -77,7 +82,7 @@ def clip_line(text: str) -> str:
 
 def case_name(text: str) -> str:
     """A testcase or suite name as it will finally read, so uniqueness is decided on the real text."""
-    return clip_line(xml_safe(text))
+    return clip(" ".join(xml_safe(text).split()))
 
 
 def seconds(value: float | None) -> str | None:
@@ -144,7 +149,8 @@ def run_mark(r: RunOutcome, *, fail_on_timeout: bool) -> Mark | None:
     if r.verdict is Verdict.PASSED:
         return None
     type_, message = _problem(r)
-    text = defuse_attachments(f"{message}\n\n{run_details(r)}")
+    message = one_line(message)
+    text = f"{message}\n\n{run_details(r)}"
     if r.allowed_failure:
         return Mark(Kind.SKIPPED, type_, f"allowed failure: {message}", text)
     if r.verdict is Verdict.TIMED_OUT and not fail_on_timeout:
@@ -178,7 +184,7 @@ def flaky_failures(r: RunOutcome) -> list[tuple[Attempt, str]]:
 def attempt_line(attempt: Attempt) -> str:
     step = attempt.failed_step
     why = failure_line(step) if step else f"status '{attempt.status or 'failed'}'"
-    return f"Attempt {attempt.number} failed: {why}"
+    return one_line(f"Attempt {attempt.number} failed: {why}")
 
 
 def run_duration(r: RunOutcome) -> float | None:
@@ -253,7 +259,7 @@ def attempt_details(attempt: Attempt, message: str) -> str:
     """A failed earlier attempt on its own: why, its steps and its video."""
     steps = step_list(attempt.steps) if attempt.steps else "No step results were reported."
     video = f"\n\nVideo: {attempt.video_url}" if is_web_url(attempt.video_url) else ""
-    return defuse_attachments(f"{message}\n\nSteps (attempt {attempt.number}):\n{steps}{video}")
+    return f"{message}\n\nSteps (attempt {attempt.number}):\n{steps}{video}"
 
 
 def defuse_attachments(text: str) -> str:

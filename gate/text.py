@@ -60,7 +60,8 @@ def md_inline(text: str) -> str:
     # The checks before each step keep the common case (plain text) cheap: reports have 20,000 steps.
     if not text.isprintable():
         text = _MD_JUNK.sub("", text)
-    text = one_line(text)
+    # Whitespace runs collapse (HTML shows them as one space anyway), line breaks included.
+    text = " ".join(text.split())
     for char in _MD_SPECIALS:
         if char in text:
             text = text.replace(char, "\\" + char)
@@ -93,7 +94,7 @@ def md_block(text: str) -> str:
 
 def html_text(text: str) -> str:
     """Escape text for one line inside raw HTML we write ourselves (e.g. ``<summary>``), where Markdown is inert."""
-    return _html_escape(one_line(_MD_JUNK.sub("", text)))
+    return _html_escape(" ".join(_MD_JUNK.sub("", text).split()))
 
 
 def safe_link(url: str | None) -> str | None:
