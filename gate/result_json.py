@@ -76,7 +76,7 @@ def _run(r: RunOutcome, group_run: GroupRun | None) -> dict[str, Any]:
         "created_at": _text(run.created_at) if run else None,
         "updated_at": _text(run.updated_at) if run else None,
         "duration_s": _seconds(duration),
-        "video_url": run_video(r),
+        "video_url": _url(run_video(r)),
         "video_download_url": _url(run.video_download_url) if run else None,
         "attempts": len(run.attempts) if run else 0,
         "failed_attempts": [_attempt(a) for a in run.failed_attempts] if run else [],
