@@ -120,16 +120,27 @@ def mixed_outcome(title: str = "Login Flow") -> Outcome:
 # --- parsers written from the runner's behaviour ----------------------------------------------------------------
 
 
+def _read_line(text: str, index: int) -> tuple[str | None, int, str | None]:
+    """actions/runner's ReadLine: (line, next index, the newline that ended it or None at the end)."""
+    if index >= len(text):
+        return None, index, None
+    lf = text.find("\n", index)
+    if lf < 0:
+        return text[index:], len(text), None
+    if lf > 0 and text[lf - 1] == "\r":
+        return text[index : lf - 1], lf + 1, "\r\n"
+    return text[index:lf], lf + 1, "\n"
+
+
 def parse_github_output_file(text: str) -> dict[str, str]:
-    """Parse ``$GITHUB_OUTPUT`` as actions/runner does (``name=value`` or ``name<<DELIM`` ... ``DELIM``)."""
-    lines = re.split(r"\r?\n", text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    """Parse ``$GITHUB_OUTPUT`` exactly as actions/runner's file-command parser does (``name=value`` or
+    ``name<<DELIM`` ... ``DELIM``); a malformed file fails the assertion the way the runner fails the step."""
     outputs: dict[str, str] = {}
     index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
+    while True:
+        line, index, _ = _read_line(text, index)
+        if line is None:
+            return outputs
         if not line:
             continue
         equals, heredoc = line.find("="), line.find("<<")
@@ -138,20 +149,17 @@ def parse_github_output_file(text: str) -> dict[str, str]:
         elif heredoc >= 0:
             name, delimiter = line[:heredoc], line[heredoc + 2 :]
             assert name and delimiter, f"invalid heredoc header {line!r}"
-            body: list[str] = []
-            while True:
-                assert index < len(lines), f"matching delimiter not found for {name!r}"
-                current = lines[index]
-                index += 1
-                if current == delimiter:
-                    break
-                body.append(current)
-            value = "\n".join(body)
+            start = end = index
+            current, index, newline = _read_line(text, index)
+            while current != delimiter:
+                assert current is not None and newline is not None, f"matching delimiter not found for {name!r}"
+                end = index - len(newline)
+                current, index, newline = _read_line(text, index)
+            value = text[start:end] if end > start else ""
         else:
             raise AssertionError(f"invalid format {line!r}")
         assert name, f"empty output name in {line!r}"
         outputs[name] = value
-    return outputs
 
 
 _COMMAND = re.compile(r"^::([A-Za-z-]+)(?: ([^:]*))?::(.*)$")
