@@ -146,8 +146,14 @@ class _View:
         if missing:
             text += f"\n{missing} more runs are not listed here; the JUnit and JSON reports have every run.\n"
         if len(text.encode("utf-8")) > limit_bytes:
-            # Not even the headline fits: cut it at a character boundary rather than exceed the limit.
-            text = text.encode("utf-8")[: max(0, limit_bytes)].decode("utf-8", "ignore")
+            # Not even the notes fit: keep the whole lines that do (a cut line could read as other Markdown).
+            kept, size = [], 0
+            for line in text.splitlines(keepends=True):
+                size += len(line.encode("utf-8"))
+                if size > limit_bytes:
+                    break
+                kept.append(line)
+            text = "".join(kept)
         return text
 
     def _details(self, r: RunOutcome, group_run: GroupRun | None, *, short: bool, with_steps: bool) -> str:
