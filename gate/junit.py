@@ -38,7 +38,7 @@ from gate.model import (
     failure_line,
     unique_names,
 )
-from gate.text import one_line, xml_safe
+from gate.text import one_line, xml_attribute, xml_safe, xml_text
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -284,7 +284,7 @@ def _case_xml(case: _Case, classname: str) -> str:
             f'      <flakyFailure message="{_attr(message)}" type="StepFailed"><stackTrace>{_text(details)}</stackTrace></flakyFailure>'
         )
     if case.out or case.evidence:
-        out = "\n\n".join(p for p in (_text(case.out), _escape_text(case.evidence)) if p)
+        out = "\n\n".join(p for p in (_text(case.out), xml_text(case.evidence)) if p)
         body.append(f"      <system-out>{out}</system-out>")
     if not body:
         return head + "/>"
@@ -292,24 +292,8 @@ def _case_xml(case: _Case, classname: str) -> str:
 
 
 def _attr(text: str) -> str:
-    text = clip_line(text)
-    # Each replace only when needed: most names and messages have nothing to escape (hot path).
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text or ">" in text:
-        text = text.replace("<", "&lt;").replace(">", "&gt;")
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    return text.replace("\t", "&#9;") if "\t" in text else text
+    return xml_attribute(clip_line(text))
 
 
 def _text(text: str) -> str:
-    return _escape_text(clip(text))
-
-
-def _escape_text(text: str) -> str:
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text or ">" in text:
-        text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return text
+    return xml_text(clip(text))

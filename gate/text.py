@@ -43,6 +43,23 @@ def xml_safe(text: str) -> str:
     return _XML_ILLEGAL.sub("", text) if _XML_ILLEGAL.search(text) else text
 
 
+def xml_text(text: str) -> str:
+    """Escape element text for XML (``&``, ``<``, ``>``); each replace only when needed, as this is a hot path."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text or ">" in text:
+        text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+def xml_attribute(text: str) -> str:
+    """Escape a double-quoted XML attribute value; tabs as references so parsers do not turn them into spaces."""
+    text = xml_text(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text.replace("\t", "&#9;") if "\t" in text else text
+
+
 def unicode_safe(text: str) -> str:
     """``text`` with lone surrogates replaced by U+FFFD, so it always encodes as UTF-8 (JSON output)."""
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

@@ -17,7 +17,9 @@ from gate.text import (
     safe_link,
     truncate,
     unicode_safe,
+    xml_attribute,
     xml_safe,
+    xml_text,
 )
 
 
@@ -42,6 +44,13 @@ def test_xml_safe_keeps_legal_characters() -> None:
     """Tabs, line breaks, accents, right-to-left text and emoji (astral plane) survive untouched."""
     text = "tab\tline\ncr\r é שלום 🧨 \U0010fffd \ud7ff \ue000 \ufffd"
     assert xml_safe(text) == text
+
+
+def test_xml_escapes_round_trip_through_a_parser() -> None:
+    """Text and attribute values with markup, quotes and tabs read back exactly as given."""
+    hostile = 'a & b <c> "d" \t ]]> </x>'
+    element = ET.fromstring(f'<x v="{xml_attribute(hostile)}">{xml_text(hostile)}</x>')
+    assert element.get("v") == hostile and element.text == hostile
 
 
 # --- Markdown -------------------------------------------------------------------------------------------
