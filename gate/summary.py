@@ -6,13 +6,18 @@ import enum
 from collections.abc import Iterator, Mapping, Sequence
 
 from gate.durations import format_duration
-from gate.junit_text import attempt_line, group_runs_of, run_duration, run_video
+from gate.junit_text import (
+    MARKERS,
+    attempt_line,
+    group_runs_of,
+    run_duration,
+    run_video,
+)
 from gate.model import GroupRun, Outcome, RunOutcome, Step, StepState, Verdict
 from gate.text import html_text, md_block, md_inline, safe_link, truncate
 
 #: GitHub refuses step summaries over 1 MiB; stay a little under it by default.
 DEFAULT_LIMIT_BYTES = 1_000_000
-MARKERS = {StepState.PASSED: "✓", StepState.FAILED: "✗", StepState.NOT_REACHED: "–"}
 HEADLINES = {
     Verdict.PASSED: "✅ DocketQA: passed",
     Verdict.FAILED: "❌ DocketQA: failed",
