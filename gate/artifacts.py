@@ -52,7 +52,7 @@ class Evidence:
     total_bytes: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Download:
     """One planned file; every part of its name is ours (numbers and fixed words), never DocketQA text."""
 
@@ -85,10 +85,23 @@ def plan_downloads(outcome: Outcome) -> list[Download]:
             for index, url in enumerate(urls, start=1):
                 stem = f"step-{step.number:02d}-screenshot-{index}"
                 label = f"step {step.number} screenshot {index}"
-                plan.append(Download(item.run.id, directory, stem, label, url, ".png"))
+                plan.append(
+                    Download(
+                        run_id=item.run.id, directory=directory, stem=stem, label=label, url=url, default_suffix=".png"
+                    )
+                )
         video = item.run.video_download_url or item.run.video_url
         if video:
-            plan.append(Download(item.run.id, directory, "video", "video", video, ".webm"))
+            plan.append(
+                Download(
+                    run_id=item.run.id,
+                    directory=directory,
+                    stem="video",
+                    label="video",
+                    url=video,
+                    default_suffix=".webm",
+                )
+            )
     return plan
 
 

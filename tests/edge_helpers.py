@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from gate.model import (
@@ -32,6 +34,8 @@ HOSTILE = [
     "</td></tr></table><script>alert(1)</script>",
     "\u202eRTL override 🚀",
 ]
+#: The project's shared hostile corpus (tests/fixtures/hostile_corpus.json) added to ours.
+HOSTILE_ALL = HOSTILE + json.loads((Path(__file__).parent / "fixtures" / "hostile_corpus.json").read_text("utf-8"))
 
 
 def step(number: int, *, ok: bool, task: str = "Do the thing", result: str = "", shots: tuple[str, ...] = ()) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from edge_helpers import (
-    HOSTILE,
+    HOSTILE_ALL,
     flaky_body,
     judged,
     mixed_outcome,
@@ -131,7 +131,7 @@ def test_outputs_parse_back_to_exactly_the_declared_outputs(tmp_path: Path) -> N
     }
 
 
-@pytest.mark.parametrize("text", HOSTILE)
+@pytest.mark.parametrize("text", HOSTILE_ALL)
 def test_hostile_text_cannot_add_or_change_outputs(tmp_path: Path, text: str) -> None:
     """Titles, tasks and results with delimiter look-alikes and newlines leave the outputs exactly as for clean data."""
     runner = _runner(tmp_path)
@@ -210,15 +210,17 @@ def test_annotations_are_capped_at_ten_per_kind_plus_one_saying_how_many_more(tm
 
 
 def test_no_workflow_command_in_stdout_comes_from_docketqa_text(tmp_path: Path) -> None:
-    """Scanning every line printed for a hostile outcome: only our own commands, and no legacy ``##[`` at all."""
-    for index, text in enumerate(HOSTILE):
+    """Scanning every line printed for each hostile text: only our own commands, no ``##[``, all encodable."""
+    for index, text in enumerate(HOSTILE_ALL):
         runner = _runner(tmp_path / str(index))
         runner.platform.begin(api_key=Secret("dq_mask_me"))
         # What the CLI prints through sanitize_log (progress lines), then details and publishing.
         runner.out.write(f"run 38 {runner.platform.sanitize_log(text)}: failed\n")
         runner.platform.log_run_details(_hostile_outcome(text))
         runner.publish(_hostile_outcome(text))
-        lines = runner.lines()
+        printed = runner.out.getvalue()
+        printed.encode("utf-8")  # a lone surrogate reaching a real stdout would crash the gate
+        lines = printed.split("\n")
         open_token = None
         for line in lines:
             assert "##[" not in line, (text, line)
@@ -292,3 +294,10 @@ def test_missing_or_unwritable_runner_files_become_notes(tmp_path: Path) -> None
         "$GITHUB_OUTPUT is not set, so step outputs could not be written",
     ]
     assert sum(line.startswith("::error ") for line in runner.lines()) == 2
+
+
+def test_a_summary_with_a_lone_surrogate_is_still_appended(tmp_path: Path) -> None:
+    """Text that cannot be encoded as UTF-8 is replaced, not allowed to make the summary write fail."""
+    runner = _runner(tmp_path)
+    notes = runner.platform.publish(mixed_outcome(), summary_markdown="bad \ud800 char\n", written={})
+    assert notes == [] and runner.summary_file.read_text(encoding="utf-8") == "bad \ufffd char\n"

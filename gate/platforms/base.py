@@ -11,7 +11,7 @@ from typing import Protocol
 from gate.errors import ExitCode
 from gate.model import Outcome, RunOutcome, Step, StepState, Verdict, is_web_url
 from gate.secret import Secret
-from gate.text import truncate
+from gate.text import truncate, unicode_safe
 
 #: Every output the gate sets, in order (action.yml and composite/action.yml declare exactly these).
 OUTPUT_NAMES = (
@@ -65,8 +65,9 @@ class Platform(Protocol):
 
 
 def strip_controls(text: str) -> str:
-    """``text`` with line endings as ``\\n`` and every other control character (ESC, CR, BEL, ...) removed."""
-    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """``text`` with line endings as ``\\n``, every other control character (ESC, CR, BEL, ...) removed, and
+    lone surrogates replaced (they cannot be encoded, so printing them would crash the gate)."""
+    return unicode_safe(_CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def output_values(

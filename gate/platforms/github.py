@@ -19,7 +19,12 @@ from gate.platforms.base import (
     strip_controls,
 )
 from gate.secret import Secret
-from gate.text import escape_command_data, escape_command_property, truncate
+from gate.text import (
+    escape_command_data,
+    escape_command_property,
+    truncate,
+    unicode_safe,
+)
 
 #: GitHub shows at most 10 annotations of each kind per step; the "N more" line is a notice (its own quota).
 MAX_ANNOTATIONS = 10
@@ -112,7 +117,8 @@ class GitHubPlatform:
         if not target:
             return [f"${variable} is not set, so {what} could not be written"]
         try:
-            append_text(Path(target), text)
+            # unicode_safe: a lone surrogate that slipped into the summary must not make the write fail.
+            append_text(Path(target), unicode_safe(text))
         except OSError as exc:
             return [f"could not write {what} to ${variable} ({exc.strerror or type(exc).__name__})"]
         return []

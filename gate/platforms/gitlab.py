@@ -19,6 +19,7 @@ from gate.platforms.base import (
     strip_controls,
 )
 from gate.secret import Secret
+from gate.text import unicode_safe
 
 SUMMARY_FILE = "docketqa-summary.md"
 DOTENV_FILE = "docketqa.env"
@@ -97,7 +98,7 @@ class GitLabPlatform:
 
     def _write(self, file_name: str, text: str, *, what: str) -> list[str]:
         try:
-            write_atomic(self.workspace / file_name, text)
+            write_atomic(self.workspace / file_name, unicode_safe(text))
         except OSError as exc:
             return [f"could not write {what} to {file_name} ({exc.strerror or type(exc).__name__})"]
         return [f"wrote {what} to {file_name}"]
