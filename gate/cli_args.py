@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any, NoReturn
 
 from gate import __version__
 from gate.errors import UsageError
 
 PROG = "docketqa-gate"
+UNRECOGNIZED = "unrecognized arguments: "
 DEFAULT_DEMO_DIR = "./docketqa-demo"
 DEFAULT_SCENARIO = "mixed"
 KNOWN_SCENARIOS = "passing, failing, mixed, flaky, slow, edge, hostile, huge, generated:RUNSxSTEPS[:fail_every=N]"
@@ -47,7 +49,16 @@ class GateArgumentParser(argparse.ArgumentParser):
     """Parse errors become one ``UsageError`` line (exit 2 via cli.main) instead of usage text on stderr."""
 
     def error(self, message: str) -> NoReturn:
+        if message.startswith(UNRECOGNIZED):
+            message = UNRECOGNIZED + " ".join(_shown(token) for token in message[len(UNRECOGNIZED) :].split(" "))
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _shown(token: str) -> str:
+    """An unrecognized token as echoed: option names and ids, but no other value (it may be a mistyped key)."""
+    if token.startswith("-"):
+        return token.split("=", 1)[0] + ("=<value>" if "=" in token else "")
+    return token if re.fullmatch(r"[0-9,]*", token) else "<value>"
 
 
 class _RefuseKeyValue(argparse.Action):
@@ -62,14 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _new(PROG, description="CI gate for DocketQA browser tests: trigger or follow runs, report, decide.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=GateArgumentParser)
-    run = _command(commands, "run", "trigger one group run for the blueprints, then wait for every run it starts")
+    run = _command(commands, "run", summary="trigger one group run for the blueprints, then wait for every run it starts")
     run.add_argument("--blueprint", dest="blueprints", action="append", metavar="ID[,ID...]",
                      help="blueprint id(s) to trigger; repeatable, commas or spaces also separate ids "
                           "(replaces the config file's list; its names and allow_failure still apply)")  # fmt: skip
-    wait = _command(commands, "wait", "wait for test runs that were started elsewhere")
+    wait = _command(commands, "wait", summary="wait for test runs that were started elsewhere")
     wait.add_argument("--test-run", dest="test_run_ids", action="append", metavar="ID[,ID...]",
                       help="test run id(s) to follow; repeatable, commas or spaces also separate ids")  # fmt: skip
-    report = _command(commands, "report", "no network: judge saved GET /test_run responses like a live run")
+    report = _command(commands, "report", summary="no network: judge saved GET /test_run responses like a live run")
     report.add_argument("report_files", nargs="+", metavar="FILE",
                         help="saved response JSON: one test run object or a list of them")  # fmt: skip
     for sub in (run, wait, report):
@@ -87,7 +98,7 @@ def _new(prog: str, **kwargs: Any) -> GateArgumentParser:
     return parser
 
 
-def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
+def _command(commands: Any, name: str, *, summary: str) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(
         name, help=summary, description=summary, allow_abbrev=False, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -133,7 +144,7 @@ def _add_gate_options(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_sandbox(commands: Any) -> None:
-    sandbox = _command(commands, "sandbox", "serve a local DocketQA-compatible API to rehearse a pipeline against")
+    sandbox = _command(commands, "sandbox", summary="serve a local DocketQA-compatible API to rehearse a pipeline against")
     sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
     sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
@@ -146,7 +157,7 @@ def _add_sandbox(commands: Any) -> None:
 
 
 def _add_demo(commands: Any) -> None:
-    demo = _command(commands, "demo", "run the gate against a built-in sandbox and write every report; "
+    demo = _command(commands, "demo", summary="run the gate against a built-in sandbox and write every report; "
                     "needs no account and no network")  # fmt: skip
     demo.add_argument("--out", default=DEFAULT_DEMO_DIR, metavar="DIR",
                       help=f"directory for the reports (default {DEFAULT_DEMO_DIR})")  # fmt: skip

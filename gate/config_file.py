@@ -89,16 +89,16 @@ class _Walker:
     def where(self, node: Node, path: str) -> str:
         return f"{self.display}:{node.start_mark.line + 1}: {path}"
 
-    def problem(self, node: Node, path: str, what: str) -> None:
+    def problem(self, node: Node, path: str, *, what: str) -> None:
         self.problems.append(f"{self.where(node, path)}: {what}")
 
     def top(self, root: Node) -> None:
         from yaml.nodes import MappingNode
 
         if not isinstance(root, MappingNode):
-            self.problem(root, "top level", f"expected a mapping of settings (key: value), got {_kind(root)}")
+            self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {_kind(root)}")
             return
-        for name, path, node in self.items(root, "", TOP_KEYS):
+        for name, path, node in self.items(root, "", allowed=TOP_KEYS):
             if name == "blueprints":
                 self.blueprints(node)
             elif name == "allow_failures":
@@ -107,9 +107,9 @@ class _Walker:
             elif name == "reports":
                 self.reports(node)
             else:
-                self.scalar(name, node, path, expected=SCALAR_KEYS[name])
+                self.scalar(name, node, path=path, expected=SCALAR_KEYS[name])
 
-    def items(self, node: MappingNode, parent: str, allowed: tuple[str, ...]) -> list[tuple[str, str, Node]]:
+    def items(self, node: MappingNode, parent: str, *, allowed: tuple[str, ...]) -> list[tuple[str, str, Node]]:
         """(name, key path, value node) for each known key; non-text, duplicate and unknown keys are problems."""
         from yaml.nodes import ScalarNode
 
@@ -117,20 +117,20 @@ class _Walker:
         seen: dict[str, int] = {}
         for key, value in node.value:
             if not isinstance(key, ScalarNode):
-                self.problem(key, parent or "top level", f"keys must be plain names, got {_kind(key)}")
+                self.problem(key, parent or "top level", what=f"keys must be plain names, got {_kind(key)}")
                 continue
             path = f"{parent}.{key.value}" if parent else key.value
             if key.value in seen:
-                self.problem(key, path, f"duplicate key (first on line {seen[key.value]})")
+                self.problem(key, path, what=f"duplicate key (first on line {seen[key.value]})")
                 continue
             seen[key.value] = key.start_mark.line + 1
             if key.value not in allowed:
-                self.problem(key, path, _unknown(key.value, allowed))
+                self.problem(key, path, what=_unknown(key.value, allowed))
                 continue
             found.append((key.value, path, value))
         return found
 
-    def scalar(self, name: str, node: Node, path: str, *, expected: str, nullable: bool = False) -> None:
+    def scalar(self, name: str, node: Node, *, path: str, expected: str, nullable: bool = False) -> None:
         text = self.text(node, path, expected=expected, nullable=nullable)
         if text is not _MISSING:
             self.settings[name] = Setting(text, self.where(node, path))
@@ -140,10 +140,10 @@ class _Walker:
         from yaml.nodes import ScalarNode
 
         if not isinstance(node, ScalarNode) or (node.tag == _NULL_TAG and not nullable):
-            self.problem(node, path, f"expected {expected}, got {_kind(node)}")
+            self.problem(node, path, what=f"expected {expected}, got {_kind(node)}")
             return _MISSING
         if node.tag not in _PLAIN_TAGS:
-            self.problem(node, path, f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
+            self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
             return _MISSING
         return None if node.tag == _NULL_TAG else node.value
 
@@ -151,7 +151,7 @@ class _Walker:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, "blueprints", f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
+            self.problem(node, "blueprints", what=f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
             return
         entries: list[Blueprint] = []
         first_line: dict[int, int] = {}
@@ -163,12 +163,12 @@ class _Walker:
                 number = self.id(item, path)
                 entry, id_node, id_path = (Blueprint(id=number) if number else None), item, path
             else:
-                self.problem(item, path, f"expected a blueprint id or an id/name entry, got {_kind(item)}")
+                self.problem(item, path, what=f"expected a blueprint id or an id/name entry, got {_kind(item)}")
                 continue
             if entry is None or id_node is None:
                 continue
             if entry.id in first_line:
-                self.problem(id_node, id_path, f"blueprint {entry.id} is listed twice (first on line {first_line[entry.id]})")
+                self.problem(id_node, id_path, what=f"blueprint {entry.id} is listed twice (first on line {first_line[entry.id]})")
                 continue
             first_line[entry.id] = id_node.start_mark.line + 1
             entries.append(entry)
@@ -177,9 +177,9 @@ class _Walker:
     def entry(self, node: MappingNode, path: str) -> Blueprint | None:
         """An ``{id, name, allow_failure}`` entry, or None when any part of it is a problem."""
         before = len(self.problems)
-        fields = {name: (value, key_path) for name, key_path, value in self.items(node, path, ENTRY_KEYS)}
+        fields = {name: (value, key_path) for name, key_path, value in self.items(node, path, allowed=ENTRY_KEYS)}
         if "id" not in fields:
-            self.problem(node, path, "missing 'id' (the blueprint id)")
+            self.problem(node, path, what="missing 'id' (the blueprint id)")
         number = self.id(*fields["id"]) if "id" in fields else None
         name = self.name(*fields["name"]) if "name" in fields else None
         allow = self.boolean(*fields["allow_failure"]) if "allow_failure" in fields else False
@@ -190,7 +190,7 @@ class _Walker:
     def name(self, node: Node, path: str) -> str | None:
         raw = self.text(node, path, expected="a display name")
         if isinstance(raw, str) and not raw.strip():
-            self.problem(node, path, "the display name is empty")
+            self.problem(node, path, what="the display name is empty")
         # One line: names end up in table cells and testcase names.
         return " ".join(raw.split()) if isinstance(raw, str) and raw.strip() else None
 
@@ -201,7 +201,7 @@ class _Walker:
         try:
             return parse_bool(raw)
         except ValueError as exc:
-            self.problem(node, path, str(exc))
+            self.problem(node, path, what=str(exc))
             return None
 
     def id(self, node: Node, path: str) -> int | None:
@@ -211,21 +211,21 @@ class _Walker:
         try:
             return parse_id(raw)
         except ValueError as exc:
-            self.problem(node, path, str(exc))
+            self.problem(node, path, what=str(exc))
             return None
 
     def id_list(self, node: Node, path: str) -> list[int]:
         from yaml.nodes import SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, path, f"expected a list of blueprint ids, got {_kind(node)}")
+            self.problem(node, path, what=f"expected a list of blueprint ids, got {_kind(node)}")
             return []
         ids: list[int] = []
         first_line: dict[int, int] = {}
         for index, item in enumerate(node.value):
             number = self.id(item, f"{path}[{index}]")
             if number is not None and number in first_line:
-                self.problem(item, f"{path}[{index}]", f"id {number} is listed twice (first on line {first_line[number]})")
+                self.problem(item, f"{path}[{index}]", what=f"id {number} is listed twice (first on line {first_line[number]})")
             elif number is not None:
                 first_line[number] = item.start_mark.line + 1
                 ids.append(number)
@@ -235,10 +235,10 @@ class _Walker:
         from yaml.nodes import MappingNode
 
         if not isinstance(node, MappingNode):
-            self.problem(node, "reports", f"expected a mapping such as {{junit: PATH, json: PATH}}, got {_kind(node)}")
+            self.problem(node, "reports", what=f"expected a mapping such as {{junit: PATH, json: PATH}}, got {_kind(node)}")
             return
-        for name, path, value in self.items(node, "reports", tuple(REPORT_KEYS)):
-            self.scalar(name, value, path, expected=REPORT_KEYS[name], nullable=name != "junit_layout")
+        for name, path, value in self.items(node, "reports", allowed=tuple(REPORT_KEYS)):
+            self.scalar(name, value, path=path, expected=REPORT_KEYS[name], nullable=name != "junit_layout")
 
 
 _MISSING = object()

@@ -92,7 +92,7 @@ class _Picker:
                 self.failed.add(name)
         return values
 
-    def first(self, name: str, parse: Callable[[Any], T], default: T) -> T:
+    def first(self, name: str, parse: Callable[[Any], T], *, default: T) -> T:
         values = self.all(name, parse)
         return values[0] if values else default
 
@@ -103,7 +103,7 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints,
     problems = _Problems(file_index=len(layers), display=display)
     pick = _Picker([*layers, file_layer], problems)
     blueprints = _blueprints(pick, file_layer)
-    test_run_ids = pick.first("test_run_ids", parse_id_list_value, _NO_IDS)
+    test_run_ids = pick.first("test_run_ids", parse_id_list_value, default=_NO_IDS)
     api_key = _api_key(pick, cwd=cwd) if command in (Command.RUN, Command.WAIT) else None
     # Say what is missing only when no given value was wrong: "no blueprints" after "'x' is not an id" is noise.
     if command is Command.RUN and not blueprints and "blueprints" not in pick.failed:
@@ -115,20 +115,20 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints,
 
     config = Config(
         command=command,
-        api_url=pick.first("api_url", parse_api_url, DEFAULT_API_URL),
+        api_url=pick.first("api_url", parse_api_url, default=DEFAULT_API_URL),
         api_key=api_key,
         blueprints=blueprints,
         test_run_ids=test_run_ids,
-        report_files=pick.first("report_files", _paths, _NO_PATHS),
-        timeout_s=pick.first("timeout", parse_timeout, DEFAULT_TIMEOUT_S),
-        poll_interval_s=pick.first("poll_interval", parse_poll_interval, DEFAULT_POLL_INTERVAL_S),
-        fail_on_timeout=pick.first("fail_on_timeout", parse_bool, True),
+        report_files=pick.first("report_files", _paths, default=_NO_PATHS),
+        timeout_s=pick.first("timeout", parse_timeout, default=DEFAULT_TIMEOUT_S),
+        poll_interval_s=pick.first("poll_interval", parse_poll_interval, default=DEFAULT_POLL_INTERVAL_S),
+        fail_on_timeout=pick.first("fail_on_timeout", parse_bool, default=True),
         # Quarantine adds up across sources, like the file's per-blueprint allow_failure that flags cannot undo.
         allow_failures=frozenset(i for ids in pick.all("allow_failures", parse_id_list_value) for i in ids),
         reports=_reports(pick),
-        annotations=pick.first("annotations", parse_bool, True),
-        job_summary=pick.first("job_summary", parse_bool, True),
-        concurrency=pick.first("concurrency", parse_concurrency, DEFAULT_CONCURRENCY),
+        annotations=pick.first("annotations", parse_bool, default=True),
+        job_summary=pick.first("job_summary", parse_bool, default=True),
+        concurrency=pick.first("concurrency", parse_concurrency, default=DEFAULT_CONCURRENCY),
         debug=debug,
         config_file=file_path,
     )
@@ -146,7 +146,7 @@ def parse_id_list_value(value: object) -> tuple[int, ...]:
 
 def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
     """The chosen ids; ids given elsewhere replace the file's list but keep its names and allow_failure."""
-    chosen = pick.first("blueprints", _parse_blueprints, _NO_BLUEPRINTS)
+    chosen = pick.first("blueprints", _parse_blueprints, default=_NO_BLUEPRINTS)
     from_file = file_layer.settings.get("blueprints")
     entries = {b.id: b for b in _parse_blueprints(from_file.value)} if from_file else {}
     return tuple(entries.get(b.id, b) for b in chosen)
@@ -160,11 +160,11 @@ def _parse_blueprints(value: object) -> tuple[Blueprint, ...]:
 
 def _reports(pick: _Picker) -> ReportPaths:
     return ReportPaths(
-        junit=pick.first("junit", parse_optional_path, _DEFAULT_REPORTS.junit),
-        json=pick.first("json", parse_optional_path, _DEFAULT_REPORTS.json),
-        summary=pick.first("summary", parse_optional_path, _DEFAULT_REPORTS.summary),
-        junit_layout=pick.first("junit_layout", parse_layout, JunitLayout.TEST),
-        artifacts_dir=pick.first("artifacts_dir", parse_optional_path, _DEFAULT_REPORTS.artifacts_dir),
+        junit=pick.first("junit", parse_optional_path, default=_DEFAULT_REPORTS.junit),
+        json=pick.first("json", parse_optional_path, default=_DEFAULT_REPORTS.json),
+        summary=pick.first("summary", parse_optional_path, default=_DEFAULT_REPORTS.summary),
+        junit_layout=pick.first("junit_layout", parse_layout, default=JunitLayout.TEST),
+        artifacts_dir=pick.first("artifacts_dir", parse_optional_path, default=_DEFAULT_REPORTS.artifacts_dir),
     )
 
 

@@ -134,8 +134,9 @@ def test_key_flag_through_the_cli_exits_2_without_echoing(cli: Callable[..., Cli
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--api-key-f", "k.txt"], "unrecognized arguments: --api-key-f k.txt (see 'docketqa-gate --help')"),
-        (["run", "--time", "5m"], "unrecognized arguments: --time 5m (see 'docketqa-gate --help')"),
+        (["run", "--api-key-f", "k.txt"], "unrecognized arguments: --api-key-f <value> (see 'docketqa-gate --help')"),
+        (["run", "--time", "5m"], "unrecognized arguments: --time <value> (see 'docketqa-gate --help')"),
+        (["run", "180,181"], "unrecognized arguments: 180,181 (see 'docketqa-gate --help')"),
         (["run", "--timeout"], "argument --timeout: expected one argument (see 'docketqa-gate run --help')"),
         (["sandbox", "--port", "70000"],
          "argument --port: expected a port from 0 to 65535, got '70000' (see 'docketqa-gate sandbox --help')"),
@@ -146,6 +147,15 @@ def test_key_flag_through_the_cli_exits_2_without_echoing(cli: Callable[..., Cli
 def test_parse_errors_are_one_clear_line(args: list[str], message: str) -> None:
     """Parse errors are one line naming the problem and where help is; abbreviations are not accepted."""
     assert usage_error(*args) == message
+
+
+@pytest.mark.parametrize("args", [["run", "--apikey", TEST_API_KEY], ["wait", f"--token={TEST_API_KEY}"],
+                                  ["run", "--blueprint", "1", TEST_API_KEY]])  # fmt: skip
+def test_unrecognized_values_are_not_echoed(args: list[str]) -> None:
+    """A mistyped key flag does not put the key into the error: unknown values are shown as <value>."""
+    message = usage_error(*args)
+    assert TEST_API_KEY not in message
+    assert message.startswith("unrecognized arguments: ") and "<value>" in message
 
 
 def test_unknown_command_lists_the_commands() -> None:
