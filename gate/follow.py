@@ -260,10 +260,12 @@ def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:
     for index, payload in enumerate(payloads, start=1):
         try:
             run = parse_test_run_response(payload)
-        except MalformedResponse as exc:
+        except (MalformedResponse, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            # Not only MalformedResponse: a hostile file may trip the parser in ways it did not foresee.
+            why = exc.message if isinstance(exc, MalformedResponse) else f"unreadable content ({type(exc).__name__})"
             rows[("bad", index)] = RunOutcome(
                 name=f"Saved response {index}", verdict=Verdict.ERROR, test_run_id=None, blueprint_id=None,
-                problem=f"saved response {index} is not a test run: {exc.message}", api_problem=True,
+                problem=f"saved response {index} is not a test run: {why}", api_problem=True,
             )
             continue
         rows[run.id] = _saved_outcome(run, config)  # a later save of the same run replaces an earlier one

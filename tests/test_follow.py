@@ -402,6 +402,7 @@ def test_saved_responses_give_the_same_verdicts_as_a_live_run() -> None:
         {"test_run": {"id": "x"}},
         run_body(40, "failed", blueprint_id=183, failed_step=True)["test_run"],  # the bare object is accepted
         run_body(38, "failed", blueprint_id=180, title="Login Flow", failed_step=True),  # a later save wins
+        {"test_run": {"id": 41, "status": "passed", "results": [{"duration": 10**400}]}},
     ]
     outcome = outcome_from_saved(payloads, cfg)
     assert rows(outcome) == [
@@ -409,11 +410,13 @@ def test_saved_responses_give_the_same_verdicts_as_a_live_run() -> None:
         ("Checkout", 39, Verdict.ERROR, False),
         ("Saved response 3", None, Verdict.ERROR, True),
         ("Blueprint 183", 40, Verdict.FAILED, False),
+        ("Saved response 6", None, Verdict.ERROR, True),
     ]
     assert outcome.runs[1].problem == (
         "still 'running' when the response was saved: save it again after the run has finished")
     assert outcome.runs[2].problem == "saved response 3 is not a test run: test run has no integer 'id' (got str)"
     assert outcome.runs[3].allowed_failure
+    assert outcome.runs[4].problem == "saved response 6 is not a test run: unreadable content (OverflowError)"
     assert [g.id for g in outcome.group_runs] == [35]
     assert outcome.exit_code is ExitCode.FAILED
 
