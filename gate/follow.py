@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import signal
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,7 +118,7 @@ class _State:
         return Verdict.TIMED_OUT, f"{last} when the {deadline} deadline passed{why}", False
 
     def _signal_name(self) -> str:
-        return "SIGINT" if self.interrupted and self.interrupted.exit_code == 130 else "SIGTERM"
+        return signal.Signals(self.interrupted.signum).name if self.interrupted else "a signal"
 
     def tally(self) -> Tally:
         return Tally(total=len(self.rows), finished=self.finished, failed=self.failed)

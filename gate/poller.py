@@ -242,7 +242,7 @@ class Poller:
             status = dataclasses.replace(track.status, requests=track.status.requests + 1)
             if run is not None:
                 track.transient = track.malformed = 0
-                status = dataclasses.replace(status, run=run)
+                status = dataclasses.replace(status, run=run, last_error=None)
                 pause = self._interval_s * (1 + self._rng.uniform(0, self._settings.jitter))
                 track.next_due = self._clip(now + pause, now=now)
             elif fatal is not None or error is not None:

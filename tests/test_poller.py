@@ -129,6 +129,13 @@ def test_a_failing_run_backs_off_alone(server: FixtureServer, clock: FakeClock) 
     assert result.runs[0].requests == 5
 
 
+def test_a_good_answer_clears_the_last_error(server: FixtureServer, clock: FakeClock) -> None:
+    """An error that was followed by a good answer is not reported as the reason a run timed out."""
+    server.script("GET", "/test_run/1", Reply(status=503), json_reply(run_body(1)))
+    result = follow(server, clock, [1], timeout=30.0)
+    assert result.runs[0].last_error is None and not result.runs[0].settled
+
+
 def test_gives_up_on_a_run_after_consecutive_transient_failures(server: FixtureServer, clock: FakeClock) -> None:
     """A run that keeps failing becomes an API problem after the cap; the others still finish."""
     server.script("GET", "/test_run/1", Reply(status=500))
