@@ -127,9 +127,9 @@ class ApiClient:
                 raise ApiError(f"DocketQA has no test run {run_id} (HTTP 404 for {call}): check the test run id")
             self._check_status(call, reply)
             body = _json(call, reply)
-            run = _shaped(call, reply, lambda: parse_test_run_response(body))
+            run = _shaped(call, reply, parse=lambda: parse_test_run_response(body))
             if run.id != run_id:
-                _malformed(call, reply, f"it describes test run {run.id} instead")
+                _malformed(call, reply, problem=f"it describes test run {run.id} instead")
             return run
         except ApiError as exc:
             raise self._redacted(exc) from None
@@ -244,24 +244,24 @@ def _lost(call: _Call, reason: str) -> ApiError:
 
 def _json(call: _Call, reply: _Reply) -> Any:
     if not reply.body.strip():
-        _malformed(call, reply, "the body is empty", quote=False)
+        _malformed(call, reply, problem="the body is empty", quote=False)
     try:
         return json.loads(reply.body)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
-        _malformed(call, reply, "the body is not JSON")
+        _malformed(call, reply, problem="the body is not JSON")
 
 
-def _shaped(call: _Call, reply: _Reply, parse: Callable[[], Any]) -> Any:
+def _shaped(call: _Call, reply: _Reply, *, parse: Callable[[], Any]) -> Any:
     """Run a model parser; any shape problem (even one the parser did not foresee) is a MalformedResponse."""
     try:
         return parse()
     except MalformedResponse as exc:
-        _malformed(call, reply, exc.message)
+        _malformed(call, reply, problem=exc.message)
     except (TypeError, ValueError, OverflowError, RecursionError, AttributeError) as exc:
-        _malformed(call, reply, f"its content could not be read ({type(exc).__name__})")
+        _malformed(call, reply, problem=f"its content could not be read ({type(exc).__name__})")
 
 
-def _malformed(call: _Call, reply: _Reply, problem: str, *, quote: bool = True, group: GroupRun | None = None) -> NoReturn:
+def _malformed(call: _Call, reply: _Reply, *, problem: str, quote: bool = True, group: GroupRun | None = None) -> NoReturn:
     quoted = f': "{excerpt(reply.body)}"' if quote else ""
     hint = ""
     if call.is_trigger:
@@ -274,10 +274,10 @@ def _parse_trigger(call: _Call, reply: _Reply) -> TriggerResult:
     body = _json(call, reply)
     group = body.get("test_group_run") if isinstance(body, Mapping) else None
     if not isinstance(group, Mapping):
-        _malformed(call, reply, "the body has no 'test_group_run' object")
+        _malformed(call, reply, problem="the body has no 'test_group_run' object")
     group_id = group.get("id")
     if not isinstance(group_id, int) or isinstance(group_id, bool):
-        _malformed(call, reply, "'test_group_run' has no integer 'id'")
+        _malformed(call, reply, problem="'test_group_run' has no integer 'id'")
     name, created = group.get("name"), group.get("created_at")
     group_run = GroupRun(
         id=group_id,
@@ -286,8 +286,8 @@ def _parse_trigger(call: _Call, reply: _Reply) -> TriggerResult:
     )
     raw_runs = group.get("test_runs")
     if not isinstance(raw_runs, list) or not raw_runs:
-        _malformed(call, reply, f"group run {group_id} lists no test runs", group=group_run)
+        _malformed(call, reply, problem=f"group run {group_id} lists no test runs", group=group_run)
     if not all(isinstance(raw, Mapping) for raw in raw_runs):
-        _malformed(call, reply, f"group run {group_id} lists a test run that is not an object", group=group_run)
-    runs = _shaped(call, reply, lambda: tuple(parse_test_run(raw) for raw in raw_runs))
+        _malformed(call, reply, problem=f"group run {group_id} lists a test run that is not an object", group=group_run)
+    runs = _shaped(call, reply, parse=lambda: tuple(parse_test_run(raw) for raw in raw_runs))
     return TriggerResult(group_run=group_run, runs=runs)

@@ -92,14 +92,14 @@ class _State:
             override=self.config.name_for(blueprint_id), run=run, blueprint_id=blueprint_id,
             test_run_id=row.test_run_id,
         )
-        verdict, problem, api = self._judge(row, status, run, fatal=fatal)
+        verdict, problem, api = self._judge(row, status, run=run, fatal=fatal)
         return RunOutcome(
             name=name, verdict=verdict, test_run_id=row.test_run_id, blueprint_id=blueprint_id, run=run,
             allowed_failure=self.config.is_allowed_failure(blueprint_id), problem=problem, api_problem=api,
         )
 
     def _judge(
-        self, row: _Planned, status: RunStatus | None, run: TestRun | None, *, fatal: str | None
+        self, row: _Planned, status: RunStatus | None, *, run: TestRun | None, fatal: str | None
     ) -> tuple[Verdict, str | None, bool]:
         if row.problem:
             return Verdict.ERROR, row.problem, True

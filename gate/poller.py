@@ -251,11 +251,11 @@ class Poller:
             else:
                 problem = transient or malformed
                 assert problem is not None
-                status = self._after_failure(track, status, problem, now=now)
+                status = self._after_failure(track, status, problem=problem, now=now)
             track.status = status
             self._cond.notify_all()
 
-    def _after_failure(self, track: _Track, status: RunStatus, problem: ApiError, *, now: float) -> RunStatus:
+    def _after_failure(self, track: _Track, status: RunStatus, *, problem: ApiError, now: float) -> RunStatus:
         """Back off this run alone; give up after too many failures in a row."""
         if isinstance(problem, MalformedResponse):
             track.malformed += 1

@@ -85,7 +85,7 @@ def free_port() -> int:
 
 
 class FixtureServer:
-    """Answers each (method, path) from a script or a responder; unscripted requests get a 404 that says so."""
+    """Answers each (method, path) from its script, else from the fallback responder, else a 404 that says so."""
 
     def __init__(self, clock: Clock | None = None, *, port: int = 0) -> None:
         self.clock = clock or FakeClock()
@@ -93,7 +93,6 @@ class FixtureServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._scripts: dict[tuple[str, str], list[Reply]] = {}
-        self._responders: dict[tuple[str, str], Responder] = {}
         self._fallback: Responder | None = None
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -110,10 +109,6 @@ class FixtureServer:
         """Play ``replies`` in order for this endpoint; the last one repeats."""
         with self._lock:
             self._scripts[(method, path)] = list(replies)
-
-    def respond(self, method: str, path: str, responder: Responder) -> None:
-        with self._lock:
-            self._responders[(method, path)] = responder
 
     def fallback(self, responder: Responder) -> None:
         """Answer every request that has no script of its own."""
@@ -135,7 +130,7 @@ class FixtureServer:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             script = self._scripts.get(key)
-            responder = self._responders.get(key) or self._fallback
+            responder = self._fallback
             if script:
                 return script.pop(0) if len(script) > 1 else script[0]
         if responder is not None:
