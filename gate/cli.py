@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence, TextIO
+from typing import TextIO
 
 from gate.errors import ExitCode, GateError, Interrupted
 
@@ -108,4 +109,4 @@ def _print_error(err: TextIO, message: str) -> None:
     err.flush()
 
 
-__all__ = ["main", "main_exit", "Interrupted"]
+__all__ = ["Interrupted", "main", "main_exit"]

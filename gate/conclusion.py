@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from gate.errors import ExitCode
 from gate.model import Outcome
@@ -25,14 +25,17 @@ def conclusion_lines(outcome: Outcome, *, written: Mapping[str, Path]) -> list[s
 
     c = outcome.counts
     parts = [f"{c.passed} passed", f"{c.failed} failed"]
-    parts += [f"{n} {label}" for n, label in (
-        (c.errors, "errors"), (c.timed_out, "timed out"), (c.cancelled, "cancelled"),
-        (c.flaky, "flaky"), (c.allowed_failures, "allowed failures"),
-    ) if n]
-    lines = [
-        f"DocketQA gate: {outcome.verdict.value.upper().replace('_', ' ')} — "
-        f"{c.total} runs: {', '.join(parts)} ({format_duration(outcome.elapsed_s)})"
-    ]
+    extras = (
+        (c.errors, "error", "errors"),
+        (c.timed_out, "timed out", "timed out"),
+        (c.cancelled, "cancelled", "cancelled"),
+        (c.flaky, "flaky", "flaky"),
+        (c.allowed_failures, "allowed failure", "allowed failures"),
+    )
+    parts += [f"{n} {one if n == 1 else many}" for n, one, many in extras if n]
+    verdict = outcome.verdict.value.upper().replace("_", " ")
+    elapsed = format_duration(outcome.elapsed_s)
+    lines = [f"DocketQA gate: {verdict} — {c.total} runs: {', '.join(parts)} ({elapsed})"]
     if written:
         lines.append("Reports: " + ", ".join(f"{name} {path}" for name, path in written.items()))
     code = outcome.exit_code

@@ -7,8 +7,9 @@ import json
 import random
 import signal
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping, TextIO
+from typing import Any, TextIO
 
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
@@ -83,10 +84,8 @@ def _load_saved(config: Config) -> Outcome:
 def _conclude(outcome: Outcome, *, written: Mapping[str, Path], notes: list[str], out: TextIO, err: TextIO) -> None:
     from gate.conclusion import conclusion_lines
 
-    for note in notes:
-        err.write(f"{PROG}: note: {note}\n")
-    for line in conclusion_lines(outcome, written=written):
-        out.write(line + "\n")
+    err.writelines(f"{PROG}: note: {note}\n" for note in notes)
+    out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written))
     if outcome.stop_reason:
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
     out.flush()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Any, Iterable, Mapping, TypeGuard
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeGuard
 
 from gate.errors import ExitCode, MalformedResponse
 
@@ -188,8 +190,7 @@ def _parse_steps(items: list[Any]) -> tuple[Step, ...]:
         actions = tuple(_parse_action(a) for a in item.get("actions") or [] if isinstance(a, Mapping)) if isinstance(
             item.get("actions"), list
         ) else ()
-        duration = item.get("duration")
-        duration_s = float(duration) if _is_number(duration) and duration >= 0 else None
+        duration_s = _seconds(item.get("duration"))
         result = _text(item.get("result"))
         if successful:
             state = StepState.PASSED
@@ -227,7 +228,18 @@ def _is_int(value: Any) -> TypeGuard[int]:
 
 
 def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def _seconds(value: Any) -> float | None:
+    """A non-negative, finite duration; anything else (a string, 10**400, NaN) is unknown."""
+    if not _is_number(value):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
 
 
 def _opt_int(value: Any) -> int | None:

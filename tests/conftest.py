@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import pytest
 
