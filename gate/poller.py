@@ -28,7 +28,8 @@ class RunSource(Protocol):
 class PollSettings:
     interval_s: float = 5.0
     concurrency: int = 8
-    #: Each poll waits interval * (1 + uniform(0, jitter)) so many gates do not hit the API in step.
+    #: Polls of a run start interval * (1 - uniform(0, jitter)) apart: spread so many gates do not hit the API
+    #: in step, yet never further apart than the interval, which bounds how late a final status is seen.
     jitter: float = 0.1
     retry: RetryPolicy = POLL_RETRY
     #: Consecutive malformed answers before the run is reported as an API error.
@@ -211,7 +212,8 @@ class Poller:
                 return
 
     def _poll(self, run_id: int) -> None:
-        remaining = self._deadline - self._clock.now()
+        sent_at = self._clock.now()
+        remaining = self._deadline - sent_at
         try:
             run = self._source.get_test_run(run_id, timeout=remaining)
         except AuthError as exc:
@@ -223,13 +225,14 @@ class Poller:
         except ApiError as exc:
             self._record(run_id, error=exc.message)
         else:
-            self._record(run_id, run=run)
+            self._record(run_id, run=run, sent_at=sent_at)
 
     def _record(
         self,
         run_id: int,
         *,
         run: TestRun | None = None,
+        sent_at: float | None = None,
         transient: TransientApiError | None = None,
         malformed: MalformedResponse | None = None,
         error: str | None = None,
@@ -243,8 +246,11 @@ class Poller:
             if run is not None:
                 track.transient = track.malformed = 0
                 status = dataclasses.replace(status, run=run, last_error=None)
-                pause = self._interval_s * (1 + self._rng.uniform(0, self._settings.jitter))
-                track.next_due = self._clip(now + pause, now=now)
+                # Start to start, not answer to start: the answer's round trip must not stretch the cycle
+                # (a slower answer than the interval means the next poll goes out at once).
+                started = now if sent_at is None else sent_at
+                pause = self._interval_s * (1 - self._rng.uniform(0, self._settings.jitter))
+                track.next_due = self._clip(max(now, started + pause), now=now)
             elif fatal is not None or error is not None:
                 self._fatal = self._fatal or fatal
                 status = dataclasses.replace(status, error=error or status.error, last_error=fatal or error)
