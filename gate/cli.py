@@ -8,9 +8,15 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gate.errors import ExitCode, GateError, Interrupted
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable
+
+    from gate.clock import Clock
 
 PROG = "docketqa-gate"
 
@@ -22,15 +28,21 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     cwd: Path | None = None,
+    clock: Clock | None = None,
+    wall_clock: Callable[[], dt.datetime] | None = None,
 ) -> int:
-    """Run the CLI and return the exit code; the only place that maps errors to exit codes."""
+    """Run the CLI and return the exit code; the only place that maps errors to exit codes.
+
+    ``clock`` and ``wall_clock`` (for HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual
+    time; both are the real clocks by default.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ) if env is None else dict(env)
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     debug = "--debug" in args
     try:
-        return _dispatch(args, env, out=out, err=err, cwd=cwd or Path.cwd())
+        return _dispatch(args, env, out=out, err=err, cwd=cwd or Path.cwd(), clock=clock, wall_clock=wall_clock)
     except GateError as exc:
         _print_error(err, exc.message)
         return int(exc.exit_code)
@@ -62,12 +74,23 @@ def main_exit() -> None:
     sys.exit(code)
 
 
-def _dispatch(args: list[str], env: dict[str, str], *, out: TextIO, err: TextIO, cwd: Path) -> int:
+def _dispatch(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    out: TextIO,
+    err: TextIO,
+    cwd: Path,
+    clock: Clock | None,
+    wall_clock: Callable[[], dt.datetime] | None,
+) -> int:
     if not args and env.get("GITHUB_ACTIONS") == "true":
         from gate.action_inputs import load_action_config
         from gate.execute import execute_gate
 
-        return int(execute_gate(load_action_config(env, cwd=cwd), env=env, out=out, err=err, cwd=cwd).exit_code)
+        config = load_action_config(env, cwd=cwd)
+        outcome = execute_gate(config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
+        return int(outcome.exit_code)
 
     from gate.cli_args import build_parser
 
@@ -91,7 +114,8 @@ def _dispatch(args: list[str], env: dict[str, str], *, out: TextIO, err: TextIO,
     from gate.execute import execute_gate
 
     config = load_config(ns, env=env, cwd=cwd)
-    return int(execute_gate(config, env=env, out=out, err=err, cwd=cwd).exit_code)
+    outcome = execute_gate(config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
+    return int(outcome.exit_code)
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import random
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,8 +28,12 @@ def execute_gate(
     err: TextIO,
     cwd: Path,
     clock: Clock | None = None,
+    wall_clock: Callable[[], dt.datetime] | None = None,
 ) -> Outcome:
-    """Follow (or load) the runs, then write every report before anything decides the exit code."""
+    """Follow (or load) the runs, then write every report before anything decides the exit code.
+
+    ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
+    """
     from gate.platforms import detect
     from gate.reports import write_reports
 
@@ -42,7 +47,9 @@ def execute_gate(
         outcome = _load_saved(config)
     else:
         with _signals_raise_interrupted():
-            outcome = _follow(config, err=err, clock=clock or SystemClock(), sanitize=platform.sanitize_log)
+            outcome = _follow(
+                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
+            )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored():
         written, summary_markdown, notes = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
@@ -52,13 +59,17 @@ def execute_gate(
     return outcome
 
 
-def _follow(config: Config, *, err: TextIO, clock: Clock, sanitize: Any) -> Outcome:
+def _follow(
+    config: Config, *, err: TextIO, clock: Clock, wall_clock: Callable[[], dt.datetime] | None, sanitize: Any
+) -> Outcome:
     from gate.client import ApiClient
     from gate.follow import follow_runs
     from gate.progress import Progress
 
     assert config.api_key is not None  # load_config guarantees a key for run/wait
-    client = ApiClient(base_url=config.api_url, api_key=config.api_key, pool_size=config.concurrency)
+    client = ApiClient(
+        base_url=config.api_url, api_key=config.api_key, pool_size=config.concurrency, wall_clock=wall_clock
+    )
     interactive = bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
     return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
