@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_API_KEY
+from contract_helpers import runner_input_variable
 from edge_helpers import parse_command, parse_github_output_file
 from render_helpers import assert_valid_junit, junit_counts
 from shipping_helpers import (
@@ -137,11 +138,6 @@ class Step:
     workspace: Path
 
 
-def input_variable(name: str) -> str:
-    """The runner's rule (actions/runner ContainerStepHost): INPUT_ + upper case, spaces to `_`, hyphens kept."""
-    return "INPUT_" + name.replace(" ", "_").upper()
-
-
 def run_action(image: Image, tmp_path: Path, *, inputs: dict[str, str], leak_guard: Callable[[str], str]) -> Step:
     """Start the entrypoint with no arguments, as `docker run` does for a container action step."""
     workspace, files = tmp_path / "workspace", tmp_path / "file_commands"
@@ -163,7 +159,7 @@ def run_action(image: Image, tmp_path: Path, *, inputs: dict[str, str], leak_gua
         "GITHUB_STEP_SUMMARY": str(summary),
         "RUNNER_OS": "Linux",
         # Every declared input arrives, unset ones as empty strings (the runner does not apply `required`).
-        **{input_variable(name): inputs.get(name, "") for name in declared},
+        **{runner_input_variable(name): inputs.get(name, "") for name in declared},
     }
     result = subprocess.run(
         image.command(), cwd=workspace, env=env, capture_output=True, text=True, timeout=120, check=False
