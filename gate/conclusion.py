@@ -35,9 +35,33 @@ def conclusion_lines(outcome: Outcome, *, written: Mapping[str, Path]) -> list[s
     parts += [f"{n} {one if n == 1 else many}" for n, one, many in extras if n]
     verdict = outcome.verdict.value.upper().replace("_", " ")
     elapsed = format_duration(outcome.elapsed_s)
-    lines = [f"DocketQA gate: {verdict} — {c.total} runs: {', '.join(parts)} ({elapsed})"]
+    lines = [f"DocketQA gate: {verdict} — {_runs(c.total)}: {', '.join(parts)} ({elapsed})"]
     if written:
         lines.append("Reports: " + ", ".join(f"{name} {path}" for name, path in written.items()))
     code = outcome.exit_code
-    lines.append(f"Exit code {int(code)}: {EXIT_MEANINGS[code]}")
+    lines.append(f"Exit code {int(code)}: {_meaning(outcome)}")
     return lines
+
+
+def conclusion_warnings(outcome: Outcome) -> list[str]:
+    """What passed the gate without passing: timed-out runs that --no-fail-on-timeout lets through."""
+    timed_out = outcome.counts.timed_out
+    if not timed_out or outcome.fail_on_timeout:
+        return []
+    verb = "does" if timed_out == 1 else "do"
+    return [f"{_runs(timed_out)} timed out and {verb} not fail the gate (--no-fail-on-timeout)"]
+
+
+def _meaning(outcome: Outcome) -> str:
+    """The exit code's meaning; a 0 with quarantined or timed-out runs must not read "every run passed"."""
+    code, c = outcome.exit_code, outcome.counts
+    timeouts_let_through = c.timed_out and not outcome.fail_on_timeout
+    ignored = [text for n, text in ((c.allowed_failures, "allowed failures"),
+                                    (timeouts_let_through, "timed-out runs with --no-fail-on-timeout")) if n]  # fmt: skip
+    if code is not ExitCode.PASSED or not ignored:
+        return EXIT_MEANINGS[code]
+    return f"no run failed ({' and '.join(ignored)} do not count)"
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
