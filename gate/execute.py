@@ -18,6 +18,8 @@ from gate.errors import Interrupted, UsageError
 from gate.model import Outcome
 
 PROG = "docketqa-gate"
+#: What to do when a file given to `report` is not a saved test run.
+SAVE_HINT = "save the body of GET /test_run/{id}"
 
 
 def execute_gate(
@@ -44,7 +46,7 @@ def execute_gate(
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     if config.command is Command.REPORT:
-        outcome = _load_saved(config)
+        outcome = _load_saved(config, cwd=cwd)
     else:
         with _signals_raise_interrupted():
             outcome = _follow(
@@ -75,27 +77,38 @@ def _follow(
     return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
 
 
-def _load_saved(config: Config) -> Outcome:
+def _load_saved(config: Config, *, cwd: Path) -> Outcome:
     from gate.follow import outcome_from_saved
 
     payloads: list[Any] = []
     for path in config.report_files:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"cannot read saved test run file {path}: {exc.strerror or exc}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise UsageError(
-                f"{path} is not JSON ({str(exc).splitlines()[0][:80]}): save the body of GET /test_run/{{id}}"
-            ) from None
+        data = _read_saved(path, cwd=cwd)
         payloads.extend(data if isinstance(data, list) else [data])
     return outcome_from_saved(payloads, config)
 
 
+
+def _read_saved(path: Path, *, cwd: Path) -> Any:
+    """One saved file's JSON; a relative path is read from the working directory, like the report paths."""
+    try:
+        text = (cwd / path).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read saved test run file {path}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not JSON ({str(exc).splitlines()[0][:80]}): {SAVE_HINT}") from None
+    except RecursionError:  # json's way of refusing very deep nesting (a corrupt or hostile file)
+        raise UsageError(f"{path} is not JSON (nested too deeply): {SAVE_HINT}") from None
+    if data == []:
+        raise UsageError(f"{path} holds no test run: {SAVE_HINT} (one object, or a list of them)")
+    return data
+
+
 def _conclude(outcome: Outcome, *, written: Mapping[str, Path], notes: list[str], out: TextIO, err: TextIO) -> None:
-    from gate.conclusion import conclusion_lines
+    from gate.conclusion import conclusion_lines, conclusion_warnings
 
     err.writelines(f"{PROG}: note: {note}\n" for note in notes)
+    err.writelines(f"{PROG}: warning: {warning}\n" for warning in conclusion_warnings(outcome))
     out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written))
     if outcome.stop_reason:
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
