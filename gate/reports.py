@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ def write_reports(
     outcome: Outcome, config: Config, *, platform: Any, workspace: Path, env: Mapping[str, str]
 ) -> tuple[dict[str, Path], str, list[str]]:
     """Write JUnit, JSON and summary files; return what was written, the summary Markdown and notes."""
-    from gate.files import write_atomic
     from gate.junit import render_junit
     from gate.result_json import render_json
     from gate.summary import render_summary
@@ -28,29 +27,56 @@ def write_reports(
     if paths.artifacts_dir is not None:
         attachments, download_notes = _download_evidence(outcome, dest=workspace / paths.artifacts_dir, workspace=workspace)
         notes += download_notes
-    summary_markdown = render_summary(outcome, attachments=attachments)
-    jobs = {
+    # A renderer bug (exit 70 in cli.main) must not cost the reports the other renderers can still write.
+    summary_markdown, crash = _rendered(lambda: render_summary(outcome, attachments=attachments))
+    jobs: dict[str, tuple[Path | None, Callable[[], str]]] = {
         "junit": (paths.junit, lambda: render_junit(outcome, layout=paths.junit_layout, attachments=attachments)),
         # Compact: json's C encoder is only used without indent (5x faster on 20,000 steps); jq pretty-prints.
         "json": (paths.json, lambda: json.dumps(render_json(outcome), ensure_ascii=False, separators=(",", ":")) + "\n"),
-        "summary": (paths.summary, lambda: summary_markdown),
+        "summary": (None if crash else paths.summary, lambda: summary_markdown or ""),
     }
+    written, failures, crashed = _write_each(jobs, workspace=workspace, owner_of=owner_of)
+    crash = crash or crashed
+    if crash is not None:
+        raise crash  # every report that could be rendered is on disk
+    if failures:
+        # Every other report is on disk already; a gate that could not write a report must not pass.
+        raise UsageError("; ".join(failures) + ": choose a writable path")
+    return written, summary_markdown or "", notes
+
+
+def _write_each(
+    jobs: Mapping[str, tuple[Path | None, Callable[[], str]]], *, workspace: Path, owner_of: Path | None
+) -> tuple[dict[str, Path], list[str], Exception | None]:
+    """Render and write each report atomically; one that fails never stops the others."""
+    from gate.files import write_atomic
+
     written: dict[str, Path] = {}
     failures: list[str] = []
+    crash: Exception | None = None
     for name, (path, render) in jobs.items():
         if path is None:
             continue
         target = workspace / path
+        text, crashed = _rendered(render)
+        crash = crash or crashed
+        if text is None:
+            continue
         try:
-            write_atomic(target, render(), owner_of=owner_of)
+            write_atomic(target, text, owner_of=owner_of)
         except OSError as exc:
             failures.append(f"cannot write the {name} report to {target}: {exc.strerror or exc}")
             continue
         written[name] = target
-    if failures:
-        # Every other report is on disk already; a gate that could not write a report must not pass.
-        raise UsageError("; ".join(failures) + ": choose a writable path")
-    return written, summary_markdown, notes
+    return written, failures, crash
+
+
+def _rendered(render: Callable[[], str]) -> tuple[str | None, Exception | None]:
+    """The rendered text, or the renderer's unexpected exception (kept to re-raise once the rest is written)."""
+    try:
+        return render(), None
+    except Exception as exc:  # noqa: BLE001 - re-raised by write_reports after the other reports
+        return None, exc
 
 
 def _download_evidence(outcome: Outcome, *, dest: Path, workspace: Path) -> tuple[dict[int, list[str]], list[str]]:
