@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -14,7 +15,6 @@ from gate.errors import ExitCode, GateError, Interrupted
 
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable
 
     from gate.clock import Clock
 
@@ -69,9 +69,48 @@ def main_exit() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    code = main()
-    sys.stdout.flush()
+    stdout, stderr = _Console(sys.stdout), _Console(sys.stderr)
+    code = main(stdout=stdout, stderr=stderr)  # type: ignore[arg-type]  # a TextIO in all the gate uses
+    stdout.flush()
     sys.exit(code)
+
+
+class _Console:
+    """A console stream whose reader may go away (``| head``, ``>&-``): output is then dropped, so the gate still
+    writes every report, publishes and returns the verdict's exit code instead of an internal error."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream  # None: Python found the descriptor closed at start
+
+    def write(self, text: str) -> int:
+        self._guarded(lambda stream: stream.write(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._guarded(lambda stream: stream.flush())
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def _guarded(self, action: Callable[[TextIO], object]) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        try:
+            action(stream)
+        except (BrokenPipeError, ValueError) as exc:  # the reader is gone, or the stream was closed
+            if isinstance(exc, ValueError) and not stream.closed:
+                raise  # e.g. an encoding error: a bug to report, not a console that went away
+            self._stream = None
+            # Python flushes sys.stdout at exit: aim the descriptor at /dev/null so that flush cannot fail either.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
 
 
 def _dispatch(

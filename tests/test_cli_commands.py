@@ -258,3 +258,37 @@ def test_demo_runs_from_the_console_entry(tmp_path: Path, leak_guard: Callable[[
     assert junit_outcomes(tmp_path / "reports" / "docketqa-junit.xml") == {
         "Sign up with a new account": "passed", "Home page loads": "passed",
     }  # fmt: skip
+
+
+# --- a console that goes away -----------------------------------------------------------------------------------
+
+
+def _save_run(folder: Path, status: str) -> None:
+    body = {"test_run": {"id": 9, "status": status, "blueprint_metadata": {"title": "Smoke"}, "results": [
+        {"step_number": 1, "task": "Open", "is_successful": status == "passed", "result": "r", "duration": 1,
+         "actions": []}]}}  # fmt: skip
+    (folder / "saved.json").write_text(json.dumps(body))
+
+
+def test_a_reader_that_goes_away_still_gets_the_verdicts_exit_code_and_every_report(tmp_path: Path) -> None:
+    """`docketqa-gate ... | head`: when stdout's reader is gone the gate still writes its reports and exits with
+    the verdict (1), not an internal error."""
+    _save_run(tmp_path, "failed")
+    child = subprocess.Popen(
+        gate_command("report", "saved.json", "--json", "r.json"), cwd=tmp_path, env=child_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )  # fmt: skip
+    assert child.stdout is not None
+    child.stdout.close()  # long before the child prints anything: every write it makes meets a closed pipe
+    _, err = child.communicate(timeout=60)  # guards against a hang; not a speed check
+    assert (child.returncode, err) == (1, "")
+    assert read_json(tmp_path / "r.json")["verdict"] == "failed"
+    assert junit_outcomes(tmp_path / "docketqa-junit.xml") == {"Smoke": "failure"}
+
+
+def test_a_closed_stdout_still_gets_the_verdicts_exit_code(tmp_path: Path) -> None:
+    """Started with stdout closed (`>&-`): the gate passes (0) quietly, with its reports, and no traceback."""
+    _save_run(tmp_path, "passed")
+    result = run_child(["sh", "-c", 'exec "$@" >&-', "sh", *gate_command("report", "saved.json")], cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert junit_outcomes(tmp_path / "docketqa-junit.xml") == {"Smoke": "passed"}
