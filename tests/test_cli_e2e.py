@@ -181,11 +181,6 @@ def test_an_unreachable_api_exits_4_after_retrying_within_the_deadline(cli: Cli)
     assert last_lines(result)[-1] == "Exit code 4: DocketQA API error"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate/follow.py reports a run it never heard about as timed out (exit 3, and exit 0 with "
-    "--no-fail-on-timeout: fails open); README documents 'unreachable after retries' as exit 4. Reported to the lead.",
-)
 @pytest.mark.parametrize("extra", [[], ["--no-fail-on-timeout"]])
 def test_waiting_on_an_unreachable_api_is_an_api_error_never_a_pass(cli: Cli, extra: list[str]) -> None:
     """`wait` when DocketQA never answers: exit 4 ("unreachable"), even with --no-fail-on-timeout (fail closed)."""
