@@ -155,7 +155,17 @@ class ApiClient:
                 body = self._read_body(call, response, deadline=started + timeout)
             except requests.RequestException as exc:
                 raise self._transport_error(call, exc, connect_s=connect_s, read_s=read_s, answered=True) from None
-            return _Reply(response.status_code, response.headers, body)
+            return _Reply(response.status_code, response.headers, self._scrubbed(body))
+
+    def _scrubbed(self, body: bytes) -> bytes:
+        """``body`` with the key replaced: DocketQA text is untrusted and may echo it (an error body, a test that
+        typed it), and nothing parsed or quoted from a body may carry it into a report or a log."""
+        key = self._key.reveal().encode("utf-8")
+        if not key:
+            return body
+        for form in dict.fromkeys((key, key.replace(b"/", b"\\/"))):  # JSON encoders may write "/" as "\/"
+            body = body.replace(form, b"***")
+        return body
 
     def _read_body(self, call: _Call, response: requests.Response, *, deadline: float) -> bytes:
         """Stream and count (Content-Length may lie, gzip may expand); stop at the size cap and the deadline."""
