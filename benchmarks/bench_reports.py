@@ -1,0 +1,84 @@
+"""Report throughput: saved GET responses through ``docketqa-gate report`` into JUnit (step layout), JSON, summary."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+from harness import Result, Row, gate_env, run_gate
+
+from gate.sandbox.payloads import Ledger, Renderer
+from gate.sandbox.scenarios import generated
+
+STEPS = 40
+GOAL_CASES = 20_000
+#: A run fails every 10th: failure texts, skipped steps and evidence links in the reports, not only passes.
+FAIL_EVERY = 10
+
+
+def write_saved_responses(path: Path, *, runs: int) -> None:
+    """``runs`` final ``GET /test_run/{id}`` bodies as the sandbox renders them, saved as one JSON list."""
+    scenario = generated(runs, STEPS, fail_every=FAIL_EVERY, seed=5)
+    ledger = Ledger(scenario, time_scale=1.0)
+    _, states = ledger.create_group(scenario.blueprint_ids, now=0.0, triggered=True)
+    renderer = Renderer(base_url="https://sandbox.docketqa.invalid", wall=lambda at: 1_751_506_683.0 + at)
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump([renderer.run(state, now=1e9) for state in states], handle)
+
+
+def measure(cases: int, *, repeat: int) -> tuple[float, float]:
+    """(median wall seconds, largest peak RSS in MB) of one ``report`` over ``cases`` step testcases."""
+    with tempfile.TemporaryDirectory(prefix="dq-reports-") as tmp:
+        work = Path(tmp)
+        write_saved_responses(work / "saved.json", runs=cases // STEPS)
+        args = ["report", "saved.json", "--junit", "junit.xml", "--junit-layout", "step", "--json", "result.json",
+                "--summary", "summary.md"]
+        walls, peaks = [], []
+        for _ in range(repeat):
+            exited, wall = run_gate(args, cwd=work, env=gate_env())
+            if exited.code != 1:  # FAIL_EVERY makes failures: exit 1 is the right verdict
+                raise RuntimeError(f"report exited {exited.code}: {exited.stderr[-500:]}")
+            if (work / "junit.xml").read_text(encoding="utf-8").count("<testcase ") != cases:
+                raise RuntimeError("the JUnit report does not hold one testcase per step")
+            walls.append(wall)
+            peaks.append(exited.peak_rss_mb)
+    return statistics.median(walls), max(peaks)
+
+
+def _fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
+    """Least squares time = fixed + per_case * cases; returns (fixed, per_case, largest relative residual)."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    per_case = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+    fixed = my - per_case * mx
+    worst = max(abs(y - (fixed + per_case * x)) / y for x, y in points)
+    return fixed, per_case, worst
+
+
+def run(*, quick: bool) -> Result:
+    sizes = [1_000, 5_000, 20_000] if quick else [1_000, 5_000, 20_000, 50_000, 100_000]
+    points: list[tuple[int, float]] = []
+    lines = ["Report throughput (`docketqa-gate report`, JUnit step layout + JSON + summary, 40 steps a run):", "",
+             "| Testcases | Runs | Wall | Peak RSS | Wall per testcase |", "|---|---|---|---|---|"]
+    goal_wall = goal_peak = 0.0
+    for cases in sizes:
+        wall, peak = measure(cases, repeat=5 if cases <= GOAL_CASES else 1)
+        points.append((cases, wall))
+        lines.append(f"| {cases:,} | {cases // STEPS:,} | {wall:.3f} s | {peak:.0f} MB | {wall / cases * 1e6:.1f} µs |")
+        if cases == GOAL_CASES:
+            goal_wall, goal_peak = wall, peak
+    fixed, per_case, worst = _fit(points)
+    fit = (f"Least-squares fit: {fixed * 1000:.0f} ms fixed (interpreter start, imports) + "
+           f"{per_case * 1e6:.1f} µs per testcase; largest deviation from the line {worst:.0%}.")
+    lines += ["", fit]
+    span = f"{sizes[0]:,}-{sizes[-1]:,}"
+    rows = (
+        Row("5. Report, 20,000 testcases (500 runs x 40 steps): wall", "<= 1.0 s", f"{goal_wall:.2f} s",
+            goal_wall <= 1.0),
+        Row("5. Report, 20,000 testcases: peak RSS", "<= 120 MB", f"{goal_peak:.0f} MB", goal_peak <= 120),
+        Row(f"5. Report time vs size, {span} testcases", "linear", f"{per_case * 1e6:.1f} µs/testcase + "
+            f"{fixed * 1000:.0f} ms, fit within {worst:.0%}", worst <= 0.15),
+    )
+    return Result(rows, details=("\n".join(lines),))
