@@ -114,11 +114,11 @@ class _State:
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
         deadline = span(self.config.timeout_s)
-        if status is not None and status.run is None and status.last_error:
-            # Never one good answer: the API was unreachable, not the test slow. Fail closed with exit 4, even
-            # under --no-fail-on-timeout.
-            return Verdict.ERROR, f"DocketQA never answered for this run before the {deadline} deadline: " \
-                f"{status.last_error}", True
+        if run is None or (status is not None and status.run is None and status.last_error):
+            # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
+            # was unreachable, not the test slow. Fail closed with exit 4, even under --no-fail-on-timeout.
+            why = f": {status.last_error}" if status and status.last_error else ""
+            return Verdict.ERROR, f"DocketQA never answered for this run before the {deadline} deadline{why}", True
         why = f"; last poll failed: {status.last_error}" if status and status.last_error else ""
         return Verdict.TIMED_OUT, f"{last} when the {deadline} deadline passed{why}", False
 
