@@ -118,17 +118,23 @@ def test_malformed_answers_in_the_storm_never_make_a_result_more_lenient(
     assert sandbox.runs_requested_after_final() == [] and retry_after_violations(sandbox.requests) == []
 
 
-def test_the_deadline_holds_when_every_get_fails(tmp_path: Path, leak_guard: Register) -> None:
-    """Every GET failing in every mode: the gate stops by its deadline (exit 3 or 4), reports every run, never hangs."""
+# A short stall is answered late but whole: not a failure here (the stalled-API test below covers long ones).
+@pytest.mark.parametrize("modes", [tuple(m for m in modes if m is not FaultMode.STALL) for modes in (STORM_MODES,
+                         ALL_GET_MODES)], ids=["transient", "malformed-too"])  # fmt: skip
+@pytest.mark.parametrize("tolerance", [[], ["--no-fail-on-timeout"]], ids=["default", "no-fail-on-timeout"])
+def test_the_deadline_holds_when_every_get_fails(
+    tolerance: list[str], modes: tuple[FaultMode, ...], tmp_path: Path, leak_guard: Register
+) -> None:
+    """Every GET failing: the gate stops by its deadline with exit 4 (never a pass) and every report."""
     clock = FakeClock(START)
-    with serving("slow", clock=clock, faults=storm(7, modes=ALL_GET_MODES, rate=1.0)) as sandbox:
-        run = run_gate([*wait_args(sandbox), "--timeout", "2m", *report_args()], workspace=tmp_path,
+    with serving("slow", clock=clock, faults=storm(7, modes=modes, rate=1.0)) as sandbox:
+        run = run_gate([*wait_args(sandbox), "--timeout", "2m", *tolerance, *report_args()], workspace=tmp_path,
                        register=leak_guard, clock=clock, sandbox=sandbox)  # fmt: skip
     assert_clean_exit(run)
-    assert run.code in (ExitCode.TIMED_OUT, ExitCode.API)
+    assert run.code == ExitCode.API
     document = assert_reports_complete(run)
-    assert [r["test_run_id"] for r in document["runs"]] == list(sandbox.preexisting_run_ids)
-    assert {r["verdict"] for r in document["runs"]} <= {"timed_out", "error"}
+    assert [(r["test_run_id"], r["verdict"]) for r in document["runs"]] == [
+        (run_id, "error") for run_id in sandbox.preexisting_run_ids]  # fmt: skip
     assert clock.now() <= START + 120.0
     assert max(r.at for r in sandbox.requests) < START + 120.0
 
