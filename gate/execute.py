@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import random
 import signal
@@ -46,14 +47,15 @@ def execute_gate(
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     if config.command is Command.REPORT:
-        outcome = _load_saved(config, cwd=cwd)
+        with _cycle_collection_paused():
+            outcome = _load_saved(config, cwd=cwd)
     else:
         with _signals_raise_interrupted():
             outcome = _follow(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
             )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
-    with _signals_ignored():
+    with _signals_ignored(), _cycle_collection_paused():
         written, summary_markdown, notes = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=summary_markdown, written=written)
@@ -78,7 +80,7 @@ def _follow(
 
 
 def _load_saved(config: Config, *, cwd: Path) -> Outcome:
-    from gate.follow import outcome_from_saved
+    from gate.saved import outcome_from_saved
 
     payloads: list[Any] = []
     for path in config.report_files:
@@ -114,6 +116,22 @@ def _conclude(outcome: Outcome, *, written: Mapping[str, Path], notes: list[str]
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
     out.flush()
     err.flush()
+
+
+@contextlib.contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Loading and rendering build large trees of acyclic objects that reference counting frees on its own.
+
+    The cyclic collector would only walk them again and again: a quarter of the time of a 100,000-testcase
+    report, and what made report time grow faster than the number of testcases (benchmarks/bench_reports.py).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

@@ -6,12 +6,11 @@ import dataclasses
 import random
 import signal
 from collections.abc import Sequence
-from typing import Any
 
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
-from gate.errors import ApiError, Interrupted, MalformedResponse, TransientApiError
+from gate.errors import ApiError, Interrupted, TransientApiError
 from gate.model import (
     GroupRun,
     Outcome,
@@ -20,12 +19,12 @@ from gate.model import (
     Verdict,
     display_name,
     judge_run,
-    parse_test_run_response,
     unique_names,
 )
 from gate.poller import Poller, PollResult, PollSettings, RunStatus
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
+from gate.saved import outcome_from_saved  # noqa: F401 - it lived here; `report` imports gate.saved directly
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
 
@@ -258,42 +257,3 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         state.poller.follow(run_ids, first_poll_in=first_poll_in)
     finally:
         progress.done(state.tally())
-
-
-def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:
-    """The outcome of saved ``GET /test_run`` bodies. A run saved before it finished is an ERROR (never a pass)."""
-    rows: dict[object, RunOutcome] = {}
-    for index, payload in enumerate(payloads, start=1):
-        try:
-            run = parse_test_run_response(payload)
-        except (MalformedResponse, TypeError, ValueError, OverflowError, RecursionError) as exc:
-            # Not only MalformedResponse: a hostile file may trip the parser in ways it did not foresee.
-            why = exc.message if isinstance(exc, MalformedResponse) else f"unreadable content ({type(exc).__name__})"
-            rows[("bad", index)] = RunOutcome(
-                name=f"Saved response {index}", verdict=Verdict.ERROR, test_run_id=None, blueprint_id=None,
-                problem=f"saved response {index} is not a test run: {why}", api_problem=True,
-            )
-            continue
-        rows[run.id] = _saved_outcome(run, config)  # a later save of the same run replaces an earlier one
-    runs = list(rows.values())
-    names = unique_names((run.name, run.test_run_id) for run in runs)
-    group_ids = dict.fromkeys(run.run.group_run_id for run in runs if run.run and run.run.group_run_id is not None)
-    return Outcome(
-        runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
-        group_runs=tuple(GroupRun(id=group_id) for group_id in group_ids),
-        fail_on_timeout=config.fail_on_timeout,
-    )
-
-
-def _saved_outcome(run: TestRun, config: Config) -> RunOutcome:
-    if run.is_final:
-        verdict, problem = judge_run(run)
-    else:
-        verdict = Verdict.ERROR
-        problem = f"still '{run.status}' when the response was saved: save it again after the run has finished"
-    return RunOutcome(
-        name=display_name(override=config.name_for(run.blueprint_id), run=run, blueprint_id=run.blueprint_id,
-                          test_run_id=run.id),
-        verdict=verdict, test_run_id=run.id, blueprint_id=run.blueprint_id, run=run,
-        allowed_failure=config.is_allowed_failure(run.blueprint_id), problem=problem,
-    )
