@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ def write_reports(
 ) -> tuple[dict[str, Path], str, list[str]]:
     """Write JUnit, JSON and summary files; return what was written, the summary Markdown and notes."""
     from gate.junit import render_junit
-    from gate.result_json import render_json
+    from gate.result_json import render_json_text
     from gate.summary import render_summary
 
     paths = config.reports
@@ -31,8 +30,7 @@ def write_reports(
     summary_markdown, crash = _rendered(lambda: render_summary(outcome, attachments=attachments))
     jobs: dict[str, tuple[Path | None, Callable[[], str]]] = {
         "junit": (paths.junit, lambda: render_junit(outcome, layout=paths.junit_layout, attachments=attachments)),
-        # Compact: json's C encoder is only used without indent (5x faster on 20,000 steps); jq pretty-prints.
-        "json": (paths.json, lambda: json.dumps(render_json(outcome), ensure_ascii=False, separators=(",", ":")) + "\n"),
+        "json": (paths.json, lambda: render_json_text(outcome)),
         "summary": (None if crash else paths.summary, lambda: summary_markdown or ""),
     }
     written, failures, crashed = _write_each(jobs, workspace=workspace, owner_of=owner_of)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -30,6 +31,26 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
 
     URLs are given only when they are http(s); every string is valid Unicode (lone surrogates replaced).
     """
+    return {**_head(outcome), "runs": [_run(r, g) for r, g in zip(outcome.runs, group_runs_of(outcome))]}
+
+
+def render_json_text(outcome: Outcome) -> str:
+    """``render_json`` as compact JSON text and a newline, encoded one run at a time.
+
+    The same text as ``json.dumps(render_json(outcome), ensure_ascii=False, separators=(",", ":"))`` (compact:
+    json's C encoder is only used without indent; jq pretty-prints), but the whole result never exists as one
+    dict, which for thousands of steps was several times the size of the text and the gate's peak memory.
+    """
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    head = dumps({**_head(outcome), "runs": []})  # "runs" is the last key: the text ends with []}
+    runs = ",".join(dumps(_run(r, g)) for r, g in zip(outcome.runs, group_runs_of(outcome)))
+    return "".join((head[:-2], runs, "]}\n"))
+
+
+def _head(outcome: Outcome) -> dict[str, Any]:
     counts = outcome.counts
     return {
         "schema_version": SCHEMA_VERSION,
@@ -48,7 +69,6 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
             "flaky": counts.flaky,
         },
         "group_runs": [_group_run(g) for g in outcome.group_runs],
-        "runs": [_run(r, g) for r, g in zip(outcome.runs, group_runs_of(outcome))],
     }
 
 
