@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     details: list[str] = []
     started = time.monotonic()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: the machine is busy (load average {load_before}): timings will read high", file=sys.stderr)
     for name in chosen:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"running {name} ...", file=sys.stderr, flush=True)
