@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness import BENCH_KEY, Result, Row, gate_env, start_gate, wait_gate
 
+from gate.poller import PollSettings
 from gate.sandbox.scenarios import BlueprintSpec, Scenario, StepSpec
 from gate.sandbox.server import Sandbox
 
@@ -51,9 +52,11 @@ def _trial(last_duration_s: float) -> Trial:
 
 def measure(*, trials: int, parallel: int) -> list[Trial]:
     """``trials`` gate processes, ``parallel`` at a time; the last run's duration sweeps one poll cycle."""
-    # Durations spread over a whole cycle after the first poll (which comes one interval after the trigger),
-    # so the final moment lands at every phase of the poll cycle.
-    durations = [INTERVAL_S + 0.2 + INTERVAL_S * (i + 0.5) / trials for i in range(trials)]
+    # The first poll comes one interval after the trigger; later ones start 0-10% sooner than the interval
+    # (PollSettings.jitter), so one mean cycle is 95% of it. Durations spread over one mean cycle after the
+    # first poll put the final moment at every phase of the cycle, each phase once.
+    cycle = INTERVAL_S * (1 - PollSettings().jitter / 2)
+    durations = [INTERVAL_S + 0.1 + cycle * (i + 0.5) / trials for i in range(trials)]
     lock = threading.Lock()
     results: list[Trial] = []
 
