@@ -7,6 +7,7 @@ import heapq
 import math
 import queue
 import random
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -212,6 +213,7 @@ class Poller:
     # --- worker threads ---------------------------------------------------------------------------------
 
     def _worker(self) -> None:
+        _leave_signals_to_the_main_thread()
         while True:
             run_id = self._work.get()
             if run_id is None:
@@ -302,3 +304,14 @@ class Poller:
         )
         track.next_due = now + delay if delay is not None else math.inf  # inf: no request allowed before the deadline
         return dataclasses.replace(status, last_error=problem.message)
+
+
+def _leave_signals_to_the_main_thread() -> None:
+    """Block SIGINT/SIGTERM in the calling worker, so the kernel can only hand them to the main thread.
+
+    Python runs signal handlers in the main thread only. A signal the kernel gives to a worker (stuck in a
+    stalled request, or idle) just sets a flag, and the main thread sleeping on the poller's condition notices
+    it only when it next wakes: up to a read timeout later, past a CI runner's grace before SIGKILL.
+    """
+    if hasattr(signal, "pthread_sigmask"):  # POSIX; Windows delivers console signals differently
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})

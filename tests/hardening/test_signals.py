@@ -19,7 +19,7 @@ from gate.clock import SystemClock
 from gate.sandbox import FaultMode, FaultPlan
 from gate.sandbox.transport import RequestRecord
 
-from .harness import Register, report_args, serving
+from .harness import Register, report_args, run_gate, serving, wait_args
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -126,3 +126,26 @@ def _assert_reports_complete(workspace: Path) -> dict:
     assert_only_our_html(render_markdown(summary, unsafe=True))
     document: dict = json.loads((workspace / "result.json").read_text(encoding="utf-8"))
     return document
+
+
+def _blocked_signals(thread: threading.Thread) -> set[int]:
+    """The signals a thread of this process blocks, as the kernel reports them (SigBlk in /proc)."""
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text(encoding="ascii")
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
+    return {signum for signum in range(1, 65) if mask & (1 << (signum - 1))}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread signal masks from /proc (Linux)")
+def test_only_the_main_thread_can_take_a_signal_while_polls_hang(tmp_path: Path, leak_guard: Register) -> None:
+    """Poll workers block SIGINT/SIGTERM: a signal cannot land on one stuck in a request and sit unhandled while
+    the main thread, which writes the reports, sleeps on (seen as a 30 s hang under load, past CI grace periods)."""
+    masks: list[set[int]] = []
+
+    def inspect(record: RequestRecord) -> None:
+        masks.extend(_blocked_signals(t) for t in threading.enumerate() if t.name.startswith("docketqa-poll-"))
+
+    stall = FaultPlan(rate=1.0, modes=(FaultMode.STALL,), stall_s=30.0)
+    with serving("slow", clock=SystemClock(), faults=stall, on_request=inspect) as api:
+        run = run_gate([*wait_args(api), "--timeout", "0.5s", *report_args()], workspace=tmp_path, register=leak_guard)
+    assert run.code == 4
+    assert masks and all({signal.SIGINT, signal.SIGTERM} <= blocked for blocked in masks), masks
