@@ -125,6 +125,7 @@ class Poller:
         self._work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._fatal: str | None = None
+        self._closed = False
         self._crash: BaseException | None = None
 
     def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0) -> PollResult:
@@ -156,6 +157,8 @@ class Poller:
 
     def close(self) -> None:
         """Let the workers go; they are daemons, so a request still in flight never delays exit."""
+        with self._cond:
+            self._closed = True  # a worker finishing its request takes no further run
         for _ in self._workers:
             self._work.put(None)
         self._workers.clear()
@@ -182,7 +185,7 @@ class Poller:
 
     def _take_due(self, now: float) -> int | None:
         """Under the lock: mark the earliest due run in flight and return its id, if one is due and allowed."""
-        if self._fatal is not None or now >= self._deadline or self._busy >= self._concurrency:
+        if self._closed or self._fatal is not None or now >= self._deadline or self._busy >= self._concurrency:
             return None
         if not self._idle or self._idle[0][0] > now:
             return None
