@@ -48,7 +48,7 @@ def storm(seed: int, *, modes: tuple[FaultMode, ...] = STORM_MODES, rate: float 
 
 
 def gate_over(seed: int, faults: FaultPlan | None, *, workspace: Path, register: Register) -> tuple[GateRun, Sandbox]:
-    """One gate over a 20-run group (run or wait, every 1st/4th/7th failing by seed) on a shared fake clock."""
+    """One gate over a 20-run group (run or wait; none, every 4th or every 7th failing, by seed) on a shared fake clock."""
     clock = FakeClock(START)
     scenario = generated(RUNS, 4, fail_every=(0, 4, 7)[seed % 3], seed=seed)
     workspace.mkdir()

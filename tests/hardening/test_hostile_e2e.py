@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TEST_API_KEY
 from edge_helpers import parse_command, parse_github_output_file
 from render_helpers import assert_only_our_html, assert_valid_junit, junit_counts, render_markdown
 
@@ -23,6 +24,7 @@ from .harness import (
     Register,
     assert_clean_exit,
     blueprint_args,
+    gate_env,
     report_args,
     run_gate,
     serving,
@@ -77,14 +79,8 @@ def gate_in_ci(
     workspace.mkdir(exist_ok=True)
     with serving(scenario, clock=clock) as sandbox:
         return run_gate([*blueprint_args(sandbox), *report_args(layout=layout)], workspace=workspace,
-                        register=register, env={**env, "DOCKET_API_KEY": _key()}, clock=clock,
+                        register=register, env={**env, **gate_env()}, clock=clock,
                         sandbox=sandbox)  # fmt: skip
-
-
-def _key() -> str:
-    from conftest import TEST_API_KEY
-
-    return TEST_API_KEY
 
 
 def commands_the_runner_runs(log: str) -> list[tuple[str, dict[str, str], str]]:
@@ -111,7 +107,7 @@ def assert_github_log_is_ours(run: GateRun) -> None:
         for name, props, data in commands_the_runner_runs(stream):
             assert name in OUR_COMMANDS, (name, props, data)
             if name == "add-mask":
-                assert data == _key()
+                assert data == TEST_API_KEY
             if name in ("error", "warning", "notice"):
                 assert props.get("title", "").startswith("DocketQA"), props
             if name == "stop-commands":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import TEST_API_KEY
 from http_fixture import free_port
 from render_helpers import junit_counts
 
@@ -125,8 +126,6 @@ class StartsTheApiOnFirstSleep(FakeClock):
     def sleep(self, seconds: float) -> None:
         super().sleep(seconds)
         if self.sandbox is None:
-            from conftest import TEST_API_KEY
-
             self.sandbox = Sandbox(scenario="passing", api_key=TEST_API_KEY, port=self.port, clock=self).start()
 
 
