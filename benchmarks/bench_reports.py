@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import statistics
@@ -15,6 +16,7 @@ from gate.sandbox.scenarios import generated
 
 STEPS = 40
 GOAL_CASES = 20_000
+REPEAT = 5
 #: A run fails every 10th: failure texts, skipped steps and evidence links in the reports, not only passes.
 FAIL_EVERY = 10
 
@@ -29,23 +31,27 @@ def write_saved_responses(path: Path, *, runs: int) -> None:
         json.dump([renderer.run(state, now=1e9) for state in states], handle)
 
 
-def measure(cases: int, *, repeat: int) -> tuple[float, float]:
-    """(median wall seconds, largest peak RSS in MB) of one ``report`` over ``cases`` step testcases."""
-    with tempfile.TemporaryDirectory(prefix="dq-reports-") as tmp:
-        work = Path(tmp)
-        write_saved_responses(work / "saved.json", runs=cases // STEPS)
-        args = ["report", "saved.json", "--junit", "junit.xml", "--junit-layout", "step", "--json", "result.json",
-                "--summary", "summary.md"]
-        walls, peaks = [], []
-        for _ in range(repeat):
-            exited, wall = run_gate(args, cwd=work, env=gate_env())
-            if exited.code != 1:  # FAIL_EVERY makes failures: exit 1 is the right verdict
-                raise RuntimeError(f"report exited {exited.code}: {exited.stderr[-500:]}")
-            if (work / "junit.xml").read_text(encoding="utf-8").count("<testcase ") != cases:
-                raise RuntimeError("the JUnit report does not hold one testcase per step")
-            walls.append(wall)
-            peaks.append(exited.peak_rss_mb)
-    return statistics.median(walls), max(peaks)
+@dataclasses.dataclass
+class Size:
+    cases: int
+    work: Path
+    walls: list[float] = dataclasses.field(default_factory=list)
+    peak_mb: float = 0.0
+
+
+ARGS = ("report", "saved.json", "--junit", "junit.xml", "--junit-layout", "step", "--json", "result.json",
+        "--summary", "summary.md")
+
+
+def measure_once(size: Size) -> None:
+    """One ``report`` over ``size``'s saved runs: its wall time and peak RSS, after checking what it wrote."""
+    exited, wall = run_gate(ARGS, cwd=size.work, env=gate_env())
+    if exited.code != 1:  # FAIL_EVERY makes failures: exit 1 is the right verdict
+        raise RuntimeError(f"report exited {exited.code}: {exited.stderr[-500:]}")
+    if (size.work / "junit.xml").read_text(encoding="utf-8").count("<testcase ") != size.cases:
+        raise RuntimeError("the JUnit report does not hold one testcase per step")
+    size.walls.append(wall)
+    size.peak_mb = max(size.peak_mb, exited.peak_rss_mb)
 
 
 def _fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:
@@ -65,16 +71,24 @@ def _marginal(points: list[tuple[int, float]]) -> list[float]:
 
 def run(*, quick: bool) -> Result:
     sizes = [1_000, 5_000, 20_000] if quick else [1_000, 5_000, 20_000, 50_000, 100_000]
-    points: list[tuple[int, float]] = []
-    lines = ["Report throughput (`docketqa-gate report`, JUnit step layout + JSON + summary, 40 steps a run):", "",
-             "| Testcases | Runs | Wall | Peak RSS | Wall per testcase |", "|---|---|---|---|---|"]
-    goal_wall = goal_peak = 0.0
-    for cases in sizes:
-        wall, peak = measure(cases, repeat=5 if cases <= GOAL_CASES else 1)
-        points.append((cases, wall))
-        lines.append(f"| {cases:,} | {cases // STEPS:,} | {wall:.3f} s | {peak:.0f} MB | {wall / cases * 1e6:.1f} µs |")
-        if cases == GOAL_CASES:
-            goal_wall, goal_peak = wall, peak
+    lines = [("Report throughput (`docketqa-gate report`, JUnit step layout + JSON + summary, 40 steps a run; "
+             f"median of {REPEAT} rounds, sizes interleaved so a busy moment of the machine hits them alike):"), "",
+             "| Testcases | Runs | Wall (median) | Wall (fastest) | Peak RSS | Wall per testcase |",
+             "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory(prefix="dq-reports-") as tmp:
+        measured = [Size(cases, Path(tmp) / str(cases)) for cases in sizes]
+        for size in measured:
+            size.work.mkdir()
+            write_saved_responses(size.work / "saved.json", runs=size.cases // STEPS)
+        for _ in range(REPEAT):
+            for size in measured:
+                measure_once(size)
+    points = [(size.cases, statistics.median(size.walls)) for size in measured]
+    for size, (_, wall) in zip(measured, points):
+        lines.append(f"| {size.cases:,} | {size.cases // STEPS:,} | {wall:.3f} s | {min(size.walls):.3f} s | "
+                     f"{size.peak_mb:.0f} MB | {wall / size.cases * 1e6:.1f} µs |")
+    goal = next(size for size in measured if size.cases == GOAL_CASES)
+    goal_wall, goal_peak = statistics.median(goal.walls), goal.peak_mb
     fixed, per_case, r2 = _fit(points)
     steps = _marginal(points)
     spread = max(steps) / min(steps) if min(steps) > 0 else float("inf")

@@ -54,7 +54,9 @@ def peak_memory(runs: int, *, reports: tuple[str, ...] = ()) -> tuple[float, Exi
 def run(*, quick: bool) -> Result:
     runs = 100 if quick else 300
     floor = runs * LATENCY_S / CONCURRENCY
-    concurrent, exited_c = poll_round(runs, concurrency=CONCURRENCY)
+    # The concurrent round is short: its median of three, each against a fresh sandbox.
+    rounds = [poll_round(runs, concurrency=CONCURRENCY) for _ in range(3)]
+    concurrent, exited_c = sorted(rounds, key=lambda r: r[0])[1]
     sequential, exited_s = poll_round(runs, concurrency=1)
     memory_runs = 300 if quick else 1000
     peak, exited_m, wall_m = peak_memory(memory_runs)
@@ -62,9 +64,10 @@ def run(*, quick: bool) -> Result:
     peak_all, exited_all, _ = peak_memory(memory_runs, reports=every)
     codes = {exited_c.code, exited_s.code}
     round_ok = concurrent <= floor * 1.10 and codes == {0}
+    each = ", ".join(f"{r[0]:.3f} s" for r in rounds)
     rows = (
         Row(f"3. One poll round, {runs} runs x 50 ms, concurrency 8", f"<= {floor * 1.1:.2f} s (floor {floor:.3f} s "
-            "+ 10%)", f"{concurrent:.3f} s", round_ok, f"{concurrent / floor:.2f}x the floor"),
+            "+ 10%)", f"{concurrent:.3f} s", round_ok, f"{concurrent / floor:.2f}x the floor; median of {each}"),
         Row("3. Same round one at a time (--concurrency 1)", f"~{runs * LATENCY_S:.0f} s (reference)",
             f"{sequential:.2f} s", None, f"concurrent is {sequential / concurrent:.1f}x faster"),
         Row(f"3. Peak RSS following {memory_runs:,} runs (10 steps each)", "<= 60 MB", f"{peak:.1f} MB",

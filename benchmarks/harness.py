@@ -76,26 +76,47 @@ def gate_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: Starts the gate and reports on it. The harness cannot reap the gate itself to learn its peak memory:
+#: Linux keeps a process's ru_maxrss across exec, so a process spawned from the (large) harness reports at
+#: least the harness's own peak. A small interpreter (python -S, ~10 MB) forks and execs the gate instead,
+#: reaps it with wait4 and writes "peak_kib started_at exited_at" (time.monotonic, shared by all processes).
+SPAWNER = """
+import os, sys, time
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+exited = time.monotonic()
+with open("gate.rusage", "w") as report:
+    report.write(f"{usage.ru_maxrss} {started!r} {exited!r}")
+code = os.waitstatus_to_exitcode(status)
+os._exit(code if code >= 0 else 128 - code)
+"""
+
+
 def start_gate(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    command = gate_command()
+    command[0] = shutil.which(command[0]) or command[0]  # execv needs a path
     # Output goes to files, as a CI runner's log capture would drain it.
     with open(cwd / "gate.stdout", "wb") as out, open(cwd / "gate.stderr", "wb") as err:
-        return subprocess.Popen([*gate_command(), *args], cwd=cwd, env=dict(env), stdout=out, stderr=err)
+        return subprocess.Popen([sys.executable, "-S", "-c", SPAWNER, *command, *args], cwd=cwd, env=dict(env),
+                                stdout=out, stderr=err)
 
 
 def wait_gate(proc: subprocess.Popen[bytes], *, cwd: Path) -> Exited:
-    """Reap the process with wait4 so its own peak RSS is known; the exit time is taken right after."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    exited_at = time.monotonic()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """Wait for the gate; its exit time and peak RSS come from the spawner that reaped it."""
+    proc.wait()
+    peak_kib, _, exited_at = (cwd / "gate.rusage").read_text(encoding="utf-8").split()
     read = lambda name: (cwd / name).read_text(encoding="utf-8", errors="replace")
     # ru_maxrss is in KiB on Linux.
-    return Exited(proc.returncode, exited_at, usage.ru_maxrss / 1024, read("gate.stdout"), read("gate.stderr"))
+    return Exited(proc.returncode, float(exited_at), int(peak_kib) / 1024, read("gate.stdout"), read("gate.stderr"))
 
 
 def run_gate(args: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[Exited, float]:
-    """Run the gate to completion; returns what happened and its wall time."""
-    started = time.monotonic()
+    """Run the gate to completion; returns what happened and its wall time (from the fork to the exit)."""
     exited = wait_gate(start_gate(args, cwd=cwd, env=env), cwd=cwd)
+    started = float((cwd / "gate.rusage").read_text(encoding="utf-8").split()[1])
     return exited, exited.exited_at - started
 
 

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
               f"Command: python benchmarks/run.py{' --quick' if args.quick else ''}"
               f"{' --only ' + args.only if args.only else ''} ({time.monotonic() - started:.0f} s).")
     print(table)
+    print()
     print(footer)
     for block in details:
         print("\n" + block)
