@@ -74,6 +74,8 @@ class Progress:
         self._line(text)
 
     def started(self, n_runs: int, *, what: str = "test runs") -> None:
+        if n_runs == 1 and what.endswith("s"):
+            what = what[:-1]  # "Following 1 test run", not "1 test runs"
         self._line(f"Following {n_runs} {what}")
         self._last_status = self._clock.now()
 

@@ -111,3 +111,11 @@ def test_following_runs_prints_nothing_per_poll_request() -> None:
     assert len(lines) == 3 + len(heartbeats)
     # A heartbeat comes at the first poll at least 30 s after the last one, and polls are <= 5 s apart.
     assert int(result.elapsed_s // 35) <= len(heartbeats) <= int(result.elapsed_s // 30)
+
+
+def test_one_run_is_announced_in_the_singular() -> None:
+    """Following a single run says "Following 1 test run", not "1 test runs"."""
+    stream, clock = io.StringIO(), FakeClock()
+    Progress(stream, interactive=False, clock=clock).started(1)
+    Progress(stream, interactive=False, clock=clock).started(2)
+    assert stream.getvalue().splitlines() == ["Following 1 test run", "Following 2 test runs"]
