@@ -491,6 +491,10 @@ def test_sandbox_command_rejects_bad_input_with_one_clear_error() -> None:
         serve_main(time_scale=0, stdout=io.StringIO())
     with pytest.raises(UsageError, match="--port must be between 0 and 65535, got 70000"):
         serve_main(port=70000, stdout=io.StringIO())
+    with pytest.raises(UsageError, match="printable ASCII without spaces"):
+        stopped = threading.Event()
+        stopped.set()  # without the check it would serve (and return 0) instead of raising
+        serve_main(api_key="a b", stdout=io.StringIO(), stop=stopped)  # the gate would refuse it: so would every command
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
