@@ -17,8 +17,10 @@ from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiErro
 from gate.model import TestRun
 from gate.retry import POLL_RETRY, RetryPolicy
 
-#: The last interval poll is moved this far before the deadline so it can still get an answer.
+#: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
+#: a twentieth of the time left at the start, so a short --timeout is not cut short by a whole second.
 LAST_POLL_MARGIN_S = 1.0
+LAST_POLL_MARGIN_SHARE = 0.05
 MIN_INTERVAL_S = 0.1
 
 
@@ -109,6 +111,7 @@ class Poller:
         self._clock = clock
         self._rng = rng
         self._deadline = deadline
+        self._margin = min(LAST_POLL_MARGIN_S, max(0.0, deadline - clock.now()) * LAST_POLL_MARGIN_SHARE)
         self._settings = settings
         self._concurrency = max(1, settings.concurrency)
         # A floor on the interval: a zero interval would make a fake clock spin and a real one hammer the API.
@@ -132,7 +135,7 @@ class Poller:
         """Poll until every run is settled, the deadline passes, or a fatal error; then return at once."""
         start = self._clock.now()
         with self._cond:
-            first = min(start + first_poll_in, max(start, self._deadline - LAST_POLL_MARGIN_S))
+            first = min(start + first_poll_in, max(start, self._deadline - self._margin))
             for order, run_id in enumerate(dict.fromkeys(run_ids)):
                 self._tracks[run_id] = _Track(RunStatus(run_id), next_due=first, order=order)
                 self._idle.append((first, order, run_id))
@@ -208,7 +211,7 @@ class Poller:
 
     def _clip(self, due: float, *, now: float) -> float:
         """Keep a routine poll inside the deadline so its answer can still arrive; inf when no room is left."""
-        latest = self._deadline - LAST_POLL_MARGIN_S
+        latest = self._deadline - self._margin
         if due <= latest:
             return due
         return latest if latest > now else math.inf

@@ -215,3 +215,12 @@ def test_retry_after_past_the_deadline_ends_polling_early(server: FixtureServer,
     assert len(arrivals(server, 1)) == 1
     assert not result.runs[0].settled and "HTTP 503" in (result.runs[0].last_error or "")
     assert clock.now() == START
+
+
+def test_a_short_deadline_is_polled_almost_to_its_end(server: FixtureServer, clock: FakeClock) -> None:
+    """With --timeout 3s a run that finishes at 2.7 s is still seen: the last poll is not a whole second early."""
+    finish_at = START + 2.7
+    server.fallback(lambda seen: json_reply(run_body(1, "passed" if seen.at >= finish_at else "running")))
+    result = follow(server, clock, runs=[1], timeout=3.0, interval_s=0.5)
+    assert result.runs[0].run is not None and result.runs[0].run.status == "passed"
+    assert max(arrivals(server, 1)) < START + 3.0
