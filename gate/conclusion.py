@@ -10,8 +10,8 @@ from gate.model import Outcome
 
 EXIT_MEANINGS = {
     ExitCode.PASSED: "every run passed",
-    ExitCode.FAILED: "at least one run failed",
-    ExitCode.USAGE: "usage or configuration error",
+    ExitCode.FAILED: "at least one run failed or ended in a status the gate does not know",
+    ExitCode.USAGE: "usage or configuration error (see the error below)",
     ExitCode.TIMED_OUT: "timed out before every run finished",
     ExitCode.API: "DocketQA API error",
     ExitCode.INTERNAL: "internal error",
@@ -20,7 +20,10 @@ EXIT_MEANINGS = {
 }
 
 
-def conclusion_lines(outcome: Outcome, *, written: Mapping[str, Path]) -> list[str]:
+def conclusion_lines(
+    outcome: Outcome, *, written: Mapping[str, Path], exit_code: ExitCode | None = None
+) -> list[str]:
+    """Verdict and counts, the reports written, and the exit code (``exit_code`` overrides the verdict's)."""
     from gate.durations import format_duration
 
     c = outcome.counts
@@ -38,8 +41,10 @@ def conclusion_lines(outcome: Outcome, *, written: Mapping[str, Path]) -> list[s
     lines = [f"DocketQA gate: {verdict} — {_runs(c.total)}: {', '.join(parts)} ({elapsed})"]
     if written:
         lines.append("Reports: " + ", ".join(f"{name} {path}" for name, path in written.items()))
-    code = outcome.exit_code
-    lines.append(f"Exit code {int(code)}: {_meaning(outcome)}")
+    if exit_code is None or exit_code is outcome.exit_code:
+        lines.append(f"Exit code {int(outcome.exit_code)}: {_meaning(outcome)}")
+    else:
+        lines.append(f"Exit code {int(exit_code)}: {EXIT_MEANINGS[exit_code]}")
     return lines
 
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
-from gate.errors import Interrupted, UsageError
+from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
 
 PROG = "docketqa-gate"
@@ -40,7 +40,7 @@ def execute_gate(
     ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
     """
     from gate.platforms import detect
-    from gate.reports import write_reports
+    from gate.reports import REPORT_NOT_WRITTEN, write_failure, write_reports
 
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
@@ -59,9 +59,14 @@ def execute_gate(
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), _cycle_collection_paused():
         written, summary_markdown, notes = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+        failure = write_failure(notes)
+        notes = [note for note in notes if failure is None or not note.startswith(REPORT_NOT_WRITTEN)]
+        exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
-        notes += platform.publish(outcome, summary_markdown=summary_markdown, written=written)
-        _conclude(outcome, written=written, notes=notes, out=out, err=err)
+        notes += platform.publish(outcome, summary_markdown=summary_markdown, written=written, exit_code=exit_code)
+        _conclude(outcome, written=written, notes=notes, exit_code=exit_code, out=out, err=err)
+    if failure is not None:
+        raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
 
 
@@ -108,12 +113,20 @@ def _read_saved(path: Path, *, cwd: Path) -> Any:
     return data
 
 
-def _conclude(outcome: Outcome, *, written: Mapping[str, Path], notes: list[str], out: TextIO, err: TextIO) -> None:
+def _conclude(
+    outcome: Outcome,
+    *,
+    written: Mapping[str, Path],
+    notes: list[str],
+    exit_code: ExitCode | None,
+    out: TextIO,
+    err: TextIO,
+) -> None:
     from gate.conclusion import conclusion_lines, conclusion_warnings
 
     err.writelines(f"{PROG}: note: {note}\n" for note in notes)
     err.writelines(f"{PROG}: warning: {warning}\n" for warning in conclusion_warnings(outcome))
-    out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written))
+    out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written, exit_code=exit_code))
     if outcome.stop_reason:
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
     out.flush()

@@ -38,9 +38,20 @@ def write_reports(
     if crash is not None:
         raise crash  # every report that could be rendered is on disk
     if failures:
-        # Every other report is on disk already; a gate that could not write a report must not pass.
-        raise UsageError("; ".join(failures) + ": choose a writable path")
+        # Every other report is on disk already; the caller still publishes outputs and the summary, then fails:
+        # a gate that could not write a report must not pass.
+        notes.append(REPORT_NOT_WRITTEN + "; ".join(failures) + ": choose a writable path")
     return written, summary_markdown or "", notes
+
+
+#: Marks the note that says a report could not be written (execute.py turns it into exit 2 after publishing).
+REPORT_NOT_WRITTEN = "report not written: "
+
+
+def write_failure(notes: list[str]) -> UsageError | None:
+    """The usage error for report paths that could not be written, if any note says so."""
+    failed = [note[len(REPORT_NOT_WRITTEN):] for note in notes if note.startswith(REPORT_NOT_WRITTEN)]
+    return UsageError("; ".join(failed)) if failed else None
 
 
 def _write_each(

@@ -69,6 +69,23 @@ def test_an_unwritable_report_path_exits_2_after_writing_the_other_reports(cli: 
     assert "Login Flow" in (tmp_path / "s.md").read_text()
 
 
+def test_an_unwritable_report_path_on_github_still_publishes_outputs_and_summary(cli: Cli, tmp_path: Path) -> None:
+    """On GitHub an unwritable --junit path still leaves outputs, the job summary and the verdict lines, then exit 2."""
+    from edge_helpers import parse_github_output_file
+
+    saved = _save_login_flow(tmp_path)
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(tmp_path / "out.txt"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "GITHUB_WORKSPACE": str(tmp_path)}
+    result = cli(["report", saved, "--junit", "blocked/j.xml"], env=env)
+    assert result.code == 2
+    outputs = parse_github_output_file((tmp_path / "out.txt").read_text())
+    assert (outputs["status"], outputs["exit-code"], outputs["failed"]) == ("failed", "2", "1")
+    assert "Login Flow" in (tmp_path / "summary.md").read_text()
+    assert "Exit code 2: usage or configuration error (see the error below)" in result.out
+    assert result.err.splitlines()[-1].startswith("docketqa-gate: error: cannot write the junit report to ")
+
+
 def test_the_json_result_has_every_documented_field(cli: Cli, tmp_path: Path) -> None:
     """--json holds issue 2's fields with the live run's values: verdict, exit code, counts, group runs, runs."""
     with sandbox("mixed") as served:
@@ -245,7 +262,8 @@ def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_retu
     assert read_json(folder / "docketqa-result.json")["exit_code"] == 1
     assert "A real gate would have exited 1 here, so this pipeline would stop. The demo itself exits 0 because it " \
            "worked." in result.out  # fmt: skip
-    assert "Exit code 1: at least one run failed" in result.out.splitlines()
+    expected = "Exit code 1: at least one run failed or ended in a status the gate does not know"
+    assert expected in result.out.splitlines()
 
 
 def test_demo_runs_from_the_console_entry(tmp_path: Path, leak_guard: Callable[[str], str]) -> None:

@@ -76,7 +76,7 @@ def test_a_failed_run_shows_the_failing_step_and_the_agents_words(cli: Cli) -> N
         "  Step 1 failed: Enter 'user@example.com' in the email field: The agent could not complete the objective "
         "because no email field was present on the page."
     ) in result.out.splitlines()
-    assert last_lines(result)[-1] == "Exit code 1: at least one run failed"
+    assert last_lines(result)[-1] == "Exit code 1: at least one run failed or ended in a status the gate does not know"
 
 
 def test_an_unknown_final_status_never_passes(cli: Cli, tmp_path: Path) -> None:
@@ -264,7 +264,8 @@ def test_report_on_saved_responses_matches_the_live_run(cli: Cli, tmp_path: Path
     assert saved.code == live.code == 1, saved.err
     assert _judged(read_json(tmp_path / "r.json")) == _judged(read_json(tmp_path / "live" / "r.json"))
     assert junit_outcomes(tmp_path / "j.xml") == junit_outcomes(tmp_path / "live" / "j.xml")
-    assert last_lines(saved)[-1] == last_lines(live)[-1] == "Exit code 1: at least one run failed"
+    assert last_lines(saved)[-1] == last_lines(live)[-1] == (
+        "Exit code 1: at least one run failed or ended in a status the gate does not know")
 
 
 def test_report_of_a_single_passing_run_passes(cli: Cli, tmp_path: Path) -> None:

@@ -57,8 +57,17 @@ class Platform(Protocol):
     def log_run_details(self, outcome: Outcome) -> None:
         """Print each run's step details in a collapsible block."""
 
-    def publish(self, outcome: Outcome, *, summary_markdown: str, written: Mapping[str, Path]) -> list[str]:
+    def publish(
+        self,
+        outcome: Outcome,
+        *,
+        summary_markdown: str,
+        written: Mapping[str, Path],
+        exit_code: ExitCode | None = None,
+    ) -> list[str]:
         """Hand the results to the platform (outputs, annotations, summary); return notes for the log.
+
+        ``exit_code`` overrides the verdict's when the gate will exit otherwise (a report could not be written).
 
         Never raises for I/O trouble: a file that cannot be written becomes a note saying so.
         """
