@@ -32,7 +32,7 @@ environment:
 EXIT_CODES_HELP = """\
 exit codes:
   0    every run passed (allowed failures and, with --no-fail-on-timeout, timeouts do not count)
-  1    at least one run failed
+  1    at least one run failed, or ended in a status the gate does not know
   2    usage or configuration error
   3    timed out
   4    DocketQA API error (auth, not found, unreachable after retries, malformed response)

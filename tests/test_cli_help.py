@@ -31,7 +31,7 @@ OWN_OPTIONS = {
 ENVIRONMENT = ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", "HTTPS_PROXY, NO_PROXY ", "REQUESTS_CA_BUNDLE ")
 EXIT_TABLE = (
     "  0    every run passed (allowed failures and, with --no-fail-on-timeout, timeouts do not count)",
-    "  1    at least one run failed",
+    "  1    at least one run failed, or ended in a status the gate does not know",
     "  2    usage or configuration error",
     "  3    timed out",
     "  4    DocketQA API error (auth, not found, unreachable after retries, malformed response)",
