@@ -25,7 +25,8 @@ from gate.errors import (
     TransientApiError,
     TriggerUncertain,
 )
-from gate.model import GroupRun, TestRun, parse_test_run, parse_test_run_response
+from gate.model import GroupRun, TestRun
+from gate.payload import parse_test_run, parse_test_run_response
 from gate.retry import parse_retry_after
 from gate.secret import Secret
 

@@ -7,17 +7,8 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import MalformedResponse
-from gate.model import (
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    TestRun,
-    Verdict,
-    display_name,
-    judge_run,
-    parse_test_run_response,
-    unique_names,
-)
+from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, display_name, judge_run, unique_names
+from gate.payload import parse_test_run_response
 
 
 def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:

@@ -7,14 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gate.model import (
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    Verdict,
-    judge_run,
-    parse_test_run_response,
-)
+from gate.model import GroupRun, Outcome, RunOutcome, Verdict, judge_run
+from gate.payload import parse_test_run_response
 
 #: Text DocketQA could send that tries to talk to the CI log, the output file or a terminal.
 HOSTILE = [

@@ -10,17 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from gate.errors import ExitCode
-from gate.model import (
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    TestRun,
-    Verdict,
-    display_name,
-    judge_run,
-    parse_test_run_response,
-    unique_names,
-)
+from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, display_name, judge_run, unique_names
+from gate.payload import parse_test_run_response
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GROUP_RUN = GroupRun(id=35, name="Manual Run 2025-07-03 01:38:03", created_at="2025-07-03T01:38:03.020496+00:00")

@@ -10,16 +10,8 @@ from typing import Any
 import pytest
 
 from gate.errors import ExitCode, MalformedResponse
-from gate.model import (
-    Outcome,
-    RunOutcome,
-    StepState,
-    Verdict,
-    decide,
-    judge_run,
-    parse_test_run_response,
-    unique_names,
-)
+from gate.model import Outcome, RunOutcome, StepState, Verdict, decide, judge_run, unique_names
+from gate.payload import parse_test_run_response
 
 SEED = Path(__file__).resolve().parent / "fixtures" / "model_seed_login_flow.json"
 

@@ -17,7 +17,8 @@ from http_fixture import json_reply, make_client, run_body, serving
 import gate.files
 from gate.clock import FakeClock
 from gate.config import Command, Config
-from gate.model import Outcome, TestRun, parse_test_run_response
+from gate.model import Outcome, TestRun
+from gate.payload import parse_test_run_response
 from gate.poller import Poller, PollSettings
 from gate.result_json import render_json, render_json_text
 from gate.saved import outcome_from_saved

@@ -20,7 +20,8 @@ from render_helpers import (
 from gate.config import JunitLayout
 from gate.errors import MalformedResponse
 from gate.junit import render_junit
-from gate.model import GroupRun, Outcome, RunOutcome, parse_test_run_response
+from gate.model import GroupRun, Outcome, RunOutcome
+from gate.payload import parse_test_run_response
 from gate.result_json import render_json
 from gate.summary import render_summary
 

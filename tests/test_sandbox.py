@@ -20,7 +20,8 @@ import requests
 
 from gate.clock import FakeClock
 from gate.errors import UsageError
-from gate.model import Verdict, judge_run, parse_test_run_response
+from gate.model import Verdict, judge_run
+from gate.payload import parse_test_run_response
 from gate.sandbox import (
     DEFAULT_KEY,
     Sandbox,
