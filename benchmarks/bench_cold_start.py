@@ -51,9 +51,11 @@ def run(*, quick: bool) -> Result:
     for flag in ("--version", "--help"):
         heavy = heavy_imports(flag)
         ratio = medians[flag] / baseline
-        note = f"{medians[flag] * 1000:.0f} ms vs {baseline * 1000:.0f} ms; imports {heavy or 'none of ' + '/'.join(HEAVY)}"
+        imported = heavy or "none of " + "/".join(HEAVY)
+        note = f"{medians[flag] * 1000:.0f} ms vs {baseline * 1000:.0f} ms; imports {imported}"
         rows.append(Row(f"4. Cold start `{shown} {flag}`", "<= 0.80 x import requests", f"{ratio:.2f} x",
                         ratio <= 0.8 and not heavy, note))
-    rows.append(Row("4. Bare interpreter start (this machine)", "reference", f"{medians['bare interpreter'] * 1000:.0f} ms",
+    bare = medians["bare interpreter"]
+    rows.append(Row("4. Bare interpreter start (this machine)", "reference", f"{bare * 1000:.0f} ms",
                     None, "python -c pass: the floor under both"))
     return Result(tuple(rows))

@@ -94,8 +94,9 @@ def run(*, quick: bool) -> Result:
     spread = max(steps) / min(steps) if min(steps) > 0 else float("inf")
     lines.append("")
     lines.append(
-        f"Least-squares line: {fixed * 1000:.0f} ms fixed (interpreter start, imports, files) + {per_case * 1e6:.1f} µs "
-        f"per testcase, R² = {r2:.4f}. Cost of each added testcase between consecutive sizes: "
+        f"Least-squares line: {fixed * 1000:.0f} ms fixed (interpreter start, imports, files) + "
+        f"{per_case * 1e6:.1f} µs per testcase, R² = {r2:.4f}. "
+        "Cost of each added testcase between consecutive sizes: "
         + ", ".join(f"{m * 1e6:.1f} µs" for m in steps) + "."
     )
     span = f"{sizes[0]:,}-{sizes[-1]:,}"

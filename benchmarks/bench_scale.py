@@ -71,7 +71,8 @@ def run(*, quick: bool) -> Result:
         Row("3. Same round one at a time (--concurrency 1)", f"~{runs * LATENCY_S:.0f} s (reference)",
             f"{sequential:.2f} s", None, f"concurrent is {sequential / concurrent:.1f}x faster"),
         Row(f"3. Peak RSS following {memory_runs:,} runs (10 steps each)", "<= 60 MB", f"{peak:.1f} MB",
-            peak <= 60 and exited_m.code == 1, f"the gate process, `wait` with its default report (JUnit); {wall_m:.1f} s"),
+            peak <= 60 and exited_m.code == 1,
+            f"the gate process, `wait` with its default report (JUnit); {wall_m:.1f} s"),
         Row("3. Same, writing JUnit (step layout), JSON and summary", "(60 MB)", f"{peak_all:.1f} MB", None,
             f"{memory_runs * 10:,} step testcases rendered at the end; exit {exited_all.code}"),
     )

@@ -65,7 +65,8 @@ def run(*, quick: bool) -> Result:
         shell, gate = shell_future.result(), gate_future.result()
     runs = len(scenario.blueprint_ids)
     what = f"{scenario.description}, {INTERVAL_S} s interval"
-    agree = "same verdict" if (shell[3] == 0) == (gate[3] == 0) else f"verdicts differ: shell {shell[3]}, gate {gate[3]}"
+    same = (shell[3] == 0) == (gate[3] == 0)
+    agree = "same verdict" if same else f"verdicts differ: shell {shell[3]}, gate {gate[3]}"
     return Result((
         Row(f"6. Wall time to verdict, {runs} runs: shell loop vs gate", "compare",
             f"{shell[0]:.1f} s vs {gate[0]:.1f} s", None,

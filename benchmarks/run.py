@@ -27,7 +27,8 @@ BENCHMARKS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer trials and smaller sizes (about a minute)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer trials and repeats, report sizes up to 20,000 (about 2 minutes)")
     parser.add_argument("--only", metavar="NAME[,NAME...]", help=f"run only these: {', '.join(BENCHMARKS)}")
     parser.add_argument("--markdown", metavar="PATH", type=Path, help="also write the table (and details) here")
     args = parser.parse_args(argv)
