@@ -164,10 +164,12 @@ def _dispatch(
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:
     """argparse prints help and usage errors itself (exit 0 / 2): route them to our streams."""
+    from gate.cli_args import parse_arguments
+
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        return parser.parse_args(args)
+        return parse_arguments(parser, args)
     finally:
         sys.stdout, sys.stderr = saved
 

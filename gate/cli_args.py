@@ -54,6 +54,16 @@ class GateArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def parse_arguments(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+    """Parse ``args``; leftovers are reported against the command they followed, whose --help lists its flags."""
+    namespace, extras = parser.parse_known_args(args)
+    if extras:
+        command = getattr(namespace, "command", None)
+        prog = f"{PROG} {command}" if command else PROG
+        raise UsageError(UNRECOGNIZED + " ".join(_shown(token) for token in extras) + f" (see '{prog} --help')")
+    return namespace
+
+
 def _shown(token: str) -> str:
     """An unrecognized token as echoed: option names and ids, but no other value (it may be a mistyped key)."""
     if token.startswith("-"):

@@ -12,7 +12,7 @@ import pytest
 from conftest import TEST_API_KEY, CliResult
 
 from gate import __version__
-from gate.cli_args import build_parser
+from gate.cli_args import build_parser, parse_arguments
 from gate.errors import ExitCode, UsageError
 
 COMMANDS = ("run", "wait", "report", "sandbox", "demo")
@@ -25,7 +25,7 @@ GATE_FLAGS = (
 
 
 def parse(*args: str) -> argparse.Namespace:
-    return build_parser().parse_args(list(args))
+    return parse_arguments(build_parser(), list(args))
 
 
 def usage_error(*args: str) -> str:
@@ -134,9 +134,9 @@ def test_key_flag_through_the_cli_exits_2_without_echoing(cli: Callable[..., Cli
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "--api-key-f", "k.txt"], "unrecognized arguments: --api-key-f <value> (see 'docketqa-gate --help')"),
-        (["run", "--time", "5m"], "unrecognized arguments: --time <value> (see 'docketqa-gate --help')"),
-        (["run", "180,181"], "unrecognized arguments: 180,181 (see 'docketqa-gate --help')"),
+        (["run", "--api-key-f", "k.txt"], "unrecognized arguments: --api-key-f <value> (see 'docketqa-gate run --help')"),
+        (["run", "--time", "5m"], "unrecognized arguments: --time <value> (see 'docketqa-gate run --help')"),
+        (["run", "180,181"], "unrecognized arguments: 180,181 (see 'docketqa-gate run --help')"),
         (["run", "--timeout"], "argument --timeout: expected one argument (see 'docketqa-gate run --help')"),
         (["sandbox", "--port", "70000"],
          "argument --port: expected a port from 0 to 65535, got '70000' (see 'docketqa-gate sandbox --help')"),
