@@ -40,7 +40,7 @@ def execute_gate(
     ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
     """
     from gate.platforms import detect
-    from gate.reports import REPORT_NOT_WRITTEN, write_failure, write_reports
+    from gate.reports import write_reports
 
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
@@ -58,12 +58,11 @@ def execute_gate(
             )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), _cycle_collection_paused():
-        written, summary_markdown, notes = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
-        failure = write_failure(notes)
-        notes = [note for note in notes if failure is None or not note.startswith(REPORT_NOT_WRITTEN)]
+        reports = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+        failure, written, notes = reports.failure, reports.paths, list(reports.notes)
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
-        notes += platform.publish(outcome, summary_markdown=summary_markdown, written=written, exit_code=exit_code)
+        notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
         _conclude(outcome, written=written, notes=notes, exit_code=exit_code, out=out, err=err)
     if failure is not None:
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,21 @@ from gate.errors import UsageError
 from gate.model import Outcome
 
 
+@dataclasses.dataclass(frozen=True)
+class WrittenReports:
+    """What ``write_reports`` did: the files on disk, the summary text, notes for the log, and any failed write."""
+
+    paths: dict[str, Path]
+    summary_markdown: str
+    notes: list[str]
+    #: Set when a report path could not be written: the caller publishes everything else, then raises it.
+    failure: UsageError | None = None
+
+
 def write_reports(
     outcome: Outcome, config: Config, *, platform: Any, workspace: Path, env: Mapping[str, str]
-) -> tuple[dict[str, Path], str, list[str]]:
-    """Write JUnit, JSON and summary files; return what was written, the summary Markdown and notes."""
+) -> WrittenReports:
+    """Write JUnit, JSON and summary files; every one that can be written is, whatever happens to the others."""
     from gate.junit import render_junit
     from gate.result_json import render_json_text
     from gate.summary import render_summary
@@ -37,21 +49,9 @@ def write_reports(
     crash = crash or crashed
     if crash is not None:
         raise crash  # every report that could be rendered is on disk
-    if failures:
-        # Every other report is on disk already; the caller still publishes outputs and the summary, then fails:
-        # a gate that could not write a report must not pass.
-        notes.append(REPORT_NOT_WRITTEN + "; ".join(failures) + ": choose a writable path")
-    return written, summary_markdown or "", notes
-
-
-#: Marks the note that says a report could not be written (execute.py turns it into exit 2 after publishing).
-REPORT_NOT_WRITTEN = "report not written: "
-
-
-def write_failure(notes: list[str]) -> UsageError | None:
-    """The usage error for report paths that could not be written, if any note says so."""
-    failed = [note[len(REPORT_NOT_WRITTEN):] for note in notes if note.startswith(REPORT_NOT_WRITTEN)]
-    return UsageError("; ".join(failed)) if failed else None
+    # A gate that could not write a report must not pass; the caller still publishes the rest first.
+    failure = UsageError("; ".join(failures) + ": choose a writable path") if failures else None
+    return WrittenReports(paths=written, summary_markdown=summary_markdown or "", notes=notes, failure=failure)
 
 
 def _write_each(
