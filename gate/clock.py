@@ -16,21 +16,14 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Real time. ``sleep`` waits on an event so a stop request ends it at once."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
+    """Real time. Signals interrupt ``sleep`` by raising in the main thread (see gate/execute.py)."""
 
     def now(self) -> float:
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self._stop.wait(seconds)
-
-    def wake(self) -> None:
-        """End the current and every later sleep (used when shutting down)."""
-        self._stop.set()
+            time.sleep(seconds)
 
 
 class FakeClock:

@@ -24,7 +24,6 @@ from gate.model import (
 from gate.poller import Poller, PollResult, PollSettings, RunStatus
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
-from gate.saved import outcome_from_saved  # noqa: F401 - it lived here; `report` imports gate.saved directly
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
 

@@ -32,10 +32,11 @@ from gate.client import TRIGGER_PATH, ApiClient
 from gate.clock import FakeClock
 from gate.config import Blueprint, Command, Config
 from gate.errors import ExitCode, Interrupted
-from gate.follow import follow_runs, outcome_from_saved
+from gate.follow import follow_runs
 from gate.model import Outcome, Verdict
 from gate.progress import Progress
 from gate.retry import RetryPolicy
+from gate.saved import outcome_from_saved
 from gate.secret import Secret
 
 START = 1000.0
