@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -13,25 +16,90 @@ from typing import BinaryIO
 NEW_FILE_MODE = 0o644
 #: Characters encoded per write (code points, so a slice never splits a character).
 ENCODE_CHUNK = 1 << 20
+#: How long a named pipe may go without a reader before the write gives up (a gate must never hang on it).
+READER_WAIT_S = 5.0
 
 
-def write_atomic(path: Path, data: str | bytes, *, owner_of: Path | None = None) -> Path:
+def write_atomic(
+    path: Path, data: str | bytes, *, owner_of: Path | None = None, reader_wait_s: float = READER_WAIT_S
+) -> Path:
     """Replace ``path`` with ``data`` so readers see the old file or the new one, never a part.
 
     Parent directories are created. With ``owner_of`` and root privileges, the file and the directories
     created for it are given that path's owner: GitHub runs container actions as root on a mounted
     workspace, and later steps run as the runner user, who must be able to replace or delete them.
+    A path that is not a regular file is never renamed over: a character device (``/dev/null``,
+    ``/dev/stdout``) or a named pipe is written into, a symlink's target is replaced (the link stays), and a
+    directory is refused (``IsADirectoryError``). ``reader_wait_s``: how long to wait for a pipe's reader.
     Raises ``OSError`` (the caller names the path in its one-line message).
     """
-    with atomic_writer(path, owner_of=owner_of) as handle:
-        if isinstance(data, bytes):
-            handle.write(data)
-        else:
-            # Encoded a slice at a time: a whole-report bytes copy beside the text would add its full size
-            # (7 MB for 20,000 testcases) to the gate's peak memory.
-            for start in range(0, len(data), ENCODE_CHUNK):
-                handle.write(data[start : start + ENCODE_CHUNK].encode("utf-8"))
+    kind = _kind(path)
+    if kind == "stream":
+        with _stream_writer(path, reader_wait_s=reader_wait_s) as stream:
+            _write_data(stream, data)
+        return path
+    target = Path(os.path.realpath(path)) if kind == "link" else path
+    with atomic_writer(target, owner_of=owner_of) as handle:
+        _write_data(handle, data)
     return path
+
+
+def _write_data(handle: BinaryIO, data: str | bytes) -> None:
+    if isinstance(data, bytes):
+        handle.write(data)
+    else:
+        # Encoded a slice at a time: a whole-report bytes copy beside the text would add its full size
+        # (7 MB for 20,000 testcases) to the gate's peak memory.
+        handle.writelines(data[start : start + ENCODE_CHUNK].encode("utf-8") for start in range(0, len(data), ENCODE_CHUNK))
+
+
+def _kind(path: Path) -> str:
+    """``file`` (absent or regular: replace), ``link`` (replace what it points to) or ``stream`` (write into).
+
+    Raises ``IsADirectoryError`` for a directory and ``OSError`` for block devices and sockets.
+    """
+    try:
+        info = path.stat()  # follows links: what a write would reach
+    except FileNotFoundError:
+        return "link" if path.is_symlink() else "file"  # a dangling link: create what it points to
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or _through_proc(path):
+        # /dev/null discards, /dev/stdout prints, a pipe feeds its reader: renaming over them would replace the
+        # machine's device (as root) or fail (as a user). /dev/stdout redirected to a file resolves to that
+        # file through /proc: append to it like the shell would, do not swap the log file underneath it.
+        return "stream"
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file, character device or named pipe", str(path))
+    return "link" if path.is_symlink() else "file"
+
+
+def _through_proc(path: Path) -> bool:
+    resolved = os.path.realpath(path)
+    return resolved.startswith("/proc/") or str(path).startswith(("/dev/fd/", "/dev/std"))
+
+
+@contextlib.contextmanager
+def _stream_writer(path: Path, *, reader_wait_s: float) -> Iterator[BinaryIO]:
+    """Open a device or pipe for writing, never creating, truncating or renaming anything."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0)
+    waited_until = time.monotonic() + reader_wait_s
+    while True:
+        try:
+            # O_NONBLOCK: opening a pipe nobody reads fails at once (ENXIO) instead of blocking the gate for ever.
+            fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+            break
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            if time.monotonic() >= waited_until:
+                raise OSError(errno.ENXIO, f"nothing is reading the named pipe (waited {reader_wait_s:g} s)") from None
+            time.sleep(0.05)
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)  # the reader is there: let writes wait for it to drain the pipe
+    with os.fdopen(fd, "wb") as handle:
+        yield handle
 
 
 @contextlib.contextmanager

@@ -11,6 +11,9 @@ from gate.config import Config
 from gate.errors import UsageError
 from gate.model import Outcome
 
+#: A file name to suggest when a report path is a directory.
+DEFAULT_NAMES = {"junit": "docketqa-junit.xml", "json": "docketqa-result.json", "summary": "docketqa-summary.md"}
+
 
 @dataclasses.dataclass(frozen=True)
 class WrittenReports:
@@ -50,7 +53,7 @@ def write_reports(
     if crash is not None:
         raise crash  # every report that could be rendered is on disk
     # A gate that could not write a report must not pass; the caller still publishes the rest first.
-    failure = UsageError("; ".join(failures) + ": choose a writable path") if failures else None
+    failure = UsageError("; ".join(failures)) if failures else None
     return WrittenReports(paths=written, summary_markdown=summary_markdown or "", notes=notes, failure=failure)
 
 
@@ -73,8 +76,12 @@ def _write_each(
             continue
         try:
             write_atomic(target, text, owner_of=owner_of)
+        except IsADirectoryError:
+            example = path / DEFAULT_NAMES[name]
+            failures.append(f"{path} is a directory: give a file path for the {name} report, such as {example}")
+            continue
         except OSError as exc:
-            failures.append(f"cannot write the {name} report to {target}: {exc.strerror or exc}")
+            failures.append(f"cannot write the {name} report to {target}: {exc.strerror or exc}: choose a writable path")
             continue
         written[name] = target
     return written, failures, crash
