@@ -17,6 +17,7 @@ from gate.client_text import (
     describe_transport_error,
     excerpt,
     never_connected,
+    unreachable_why,
 )
 from gate.errors import (
     ApiError,
@@ -24,6 +25,7 @@ from gate.errors import (
     MalformedResponse,
     TransientApiError,
     TriggerUncertain,
+    Unreachable,
 )
 from gate.model import GroupRun, TestRun
 from gate.payload import parse_test_run, parse_test_run_response
@@ -94,6 +96,8 @@ class ApiClient:
 
         self._base = base_url.rstrip("/")
         self._host = urlsplit(self._base).hostname or self._base
+        #: host:port, for messages about connections (a wrong port is as common a mistake as a wrong host).
+        self._where = _host_and_port(self._base)
         self._key = api_key
         self._timeouts = timeouts
         self._max_body = max_body_bytes
@@ -187,7 +191,7 @@ class ApiClient:
                 break  # an error body: the beginning is enough for the message
             chunks.append(chunk)
             if time.monotonic() > deadline:  # a server trickling bytes must not hold the gate past its deadline
-                raise _lost(call, f"DocketQA at {self._host} did not finish answering {call} before the deadline")
+                raise _lost(call, f"DocketQA at {self._where} did not finish answering {call} before the deadline")
         return b"".join(chunks)
 
     def _too_large(self, call: _Call) -> NoReturn:
@@ -209,9 +213,10 @@ class ApiClient:
                 f"TLS certificate verification failed for {self._host}: if a proxy or private CA is in the way, "
                 "set REQUESTS_CA_BUNDLE to its CA bundle"
             )
-        reason = describe_transport_error(exc, host=self._host, call=str(call), connect_s=connect_s, read_s=read_s)
+        reason = describe_transport_error(exc, host=self._where, call=str(call), connect_s=connect_s, read_s=read_s)
         if not answered and never_connected(exc):
-            return TransientApiError(reason)  # the request never left this machine: safe even for the trigger
+            # The request never left this machine: safe to repeat even for the trigger.
+            return Unreachable(reason, where=self._where, why=unreachable_why(exc, connect_s=connect_s))
         return _lost(call, reason)
 
     def _check_status(self, call: _Call, reply: _Reply) -> None:
@@ -262,6 +267,18 @@ def _settle_environment(session: requests.Session, base_url: str) -> None:
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
         session.verify = bundle
+
+
+def _host_and_port(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    host = parts.hostname or base_url
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def _lost(call: _Call, reason: str) -> ApiError:

@@ -67,6 +67,20 @@ def never_connected(exc: BaseException) -> bool:
     return any(isinstance(item, (ConnectTimeoutError, ConnectionRefusedError)) for item in _chain(exc))
 
 
+def unreachable_why(exc: BaseException, *, connect_s: float) -> str:
+    """Why no connection could be made, in a few words (for "DocketQA at host:port has not answered yet (...)")."""
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+    chain = list(_chain(exc))
+    if any(isinstance(item, NameResolutionError) for item in chain):
+        return "the name does not resolve"
+    if any(isinstance(item, ConnectionRefusedError) for item in chain):
+        return "connection refused"
+    if any(isinstance(item, ConnectTimeoutError) and not isinstance(item, NewConnectionError) for item in chain):
+        return f"no connection within {connect_s:.3g} s"
+    return "no connection could be made"
+
+
 def describe_transport_error(exc: BaseException, *, host: str, call: str, connect_s: float, read_s: float) -> str:
     """A one-line reason for a failed request, naming the host and what to check."""
     import requests

@@ -72,6 +72,16 @@ class TransientApiError(ApiError):
         self.retry_after = retry_after
 
 
+class Unreachable(TransientApiError):
+    """No connection could be made (refused, a name that does not resolve, a connect timeout): nothing was sent."""
+
+    def __init__(self, message: str, *, where: str, why: str) -> None:
+        super().__init__(message)
+        #: ``host:port`` and a few words on why (``connection refused``), for "has not answered yet" lines.
+        self.where = where
+        self.why = why
+
+
 class TriggerUncertain(ApiError):
     """The trigger POST was sent but its answer was lost: a group run may exist; never retried."""
 

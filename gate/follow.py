@@ -11,6 +11,7 @@ from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
 from gate.errors import ApiError, Interrupted, TransientApiError
+from gate.first_contact import FirstContact
 from gate.model import (
     GroupRun,
     Outcome,
@@ -21,7 +22,7 @@ from gate.model import (
     judge_run,
     unique_names,
 )
-from gate.poller import Poller, PollResult, PollSettings, RunStatus
+from gate.poller import Poller, PollResult, PollSettings, RunSource, RunStatus
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 
@@ -246,8 +247,13 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         state.count(run)
         progress.run_finished(run, state.tally())
 
+    deadline = state.start + config.timeout_s
+    # `run` got an answer from the trigger; `wait` may be pointed at an API that is not there at all.
+    source: RunSource = client
+    if config.command is Command.WAIT:
+        source = FirstContact(client, clock=state.clock, rng=rng, deadline=deadline, note=progress.note)
     state.poller = Poller(
-        client, clock=state.clock, rng=rng, deadline=state.start + config.timeout_s, settings=settings,
+        source, clock=state.clock, rng=rng, deadline=deadline, settings=settings,
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
@@ -255,4 +261,6 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
     try:
         state.poller.follow(run_ids, first_poll_in=first_poll_in)
     finally:
+        if isinstance(source, FirstContact):
+            state.fatal = state.fatal or source.gave_up
         progress.done(state.tally())

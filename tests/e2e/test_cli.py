@@ -177,7 +177,7 @@ def test_an_unreachable_api_exits_4_after_retrying_within_the_deadline(cli: Cli)
     assert result.code == 4
     assert result.err.splitlines()[-1] == (
         "docketqa-gate: error: could not start the DocketQA runs before the 0.5s deadline: could not connect to "
-        "DocketQA at 127.0.0.1: connection refused"
+        f"DocketQA at {url.removeprefix('http://')}: connection refused"
     )
     assert last_lines(result)[-1] == "Exit code 4: DocketQA API error"
 

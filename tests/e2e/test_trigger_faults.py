@@ -142,7 +142,8 @@ def test_a_refused_connection_is_retried_until_the_api_comes_up(tmp_path: Path, 
     assert run.code == ExitCode.PASSED, run.err
     assert clock.sandbox is not None
     assert posts(clock.sandbox) == 1 and len(clock.sandbox.triggered_group_ids) == 1
-    assert f"{RETRY_NOTE}could not connect to DocketQA at 127.0.0.1: connection refused); trying again in" in run.err
+    where = url.removeprefix("http://")
+    assert f"{RETRY_NOTE}could not connect to DocketQA at {where}: connection refused); trying again in" in run.err
     assert_reports_complete(run)
 
 
@@ -154,6 +155,7 @@ def test_a_refused_connection_until_the_end_is_one_clear_line(tmp_path: Path, le
     assert_clean_exit(run)
     assert run.code == ExitCode.API
     assert run.err.count(RETRY_NOTE) == TRIGGER_RETRY.max_failures - 1
-    assert run.error_lines == [f"{GAVE_UP} could not connect to DocketQA at 127.0.0.1: connection refused"]
+    where = url.removeprefix("http://")
+    assert run.error_lines == [f"{GAVE_UP} could not connect to DocketQA at {where}: connection refused"]
     assert DASHBOARD_HINT not in run.err
     assert_blueprints_reported_as_errors(run)
