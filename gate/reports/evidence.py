@@ -116,8 +116,13 @@ def download_evidence(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     time_budget_s: float = DEFAULT_TIME_BUDGET_S,
     clock: Clock | None = None,
+    owner_of: Path | None = None,
 ) -> Evidence:
-    """Download the evidence of failed runs into ``dest/<run-id>-<slug>/``; a failed download is a note, never fatal."""
+    """Download the evidence of failed runs into ``dest/<run-id>-<slug>/``; a failed download is a note, never fatal.
+
+    ``owner_of``: as for the reports (gate/reports/files.py), files and the folders made for them get that path's
+    owner when the gate runs as root, so the runner user's later steps and next checkout can remove them.
+    """
     plan = plan_downloads(outcome)
     if not plan:
         return Evidence(attachments={}, notes=[])
@@ -131,6 +136,7 @@ def download_evidence(
         timeout=timeout,
         clock=clock,
         deadline=clock.now() + time_budget_s,
+        owner_of=owner_of,
     )
     try:
         return _download_all(plan, fetcher, dest=dest, base=relative_to or dest)
@@ -201,8 +207,9 @@ class _Fetcher:
         timeout: tuple[float, float],
         clock: Clock,
         deadline: float,
+        owner_of: Path | None = None,
     ) -> None:
-        self.session, self.clock, self.deadline = session, clock, deadline
+        self.session, self.clock, self.deadline, self.owner_of = session, clock, deadline, owner_of
         self.per_file_limit, self.total_limit, self.timeout = per_file_limit, total_limit, timeout
         self.total = 0
 
@@ -249,7 +256,7 @@ class _Fetcher:
         target = directory / (item.stem + _suffix(response, item))
         received = 0
         # atomic_writer drops the temp file when a limit aborts the stream: no truncated media is left.
-        with atomic_writer(target) as handle:
+        with atomic_writer(target, owner_of=self.owner_of) as handle:
             for chunk in response.iter_content(_CHUNK):
                 received += len(chunk)
                 self.total += len(chunk)

@@ -39,7 +39,9 @@ def write_reports(
     notes: list[str] = []
     attachments = None
     if paths.artifacts_dir is not None:
-        attachments, download_notes = _download_evidence(outcome, dest=workspace / paths.artifacts_dir, workspace=workspace)
+        attachments, download_notes = _download_evidence(
+            outcome, dest=workspace / paths.artifacts_dir, workspace=workspace, owner_of=owner_of
+        )
         notes += download_notes
     # A renderer bug (exit 70 in cli.main) must not cost the reports the other renderers can still write.
     summary_markdown, crash = _rendered(lambda: render_summary(outcome, attachments=attachments))
@@ -95,11 +97,13 @@ def _rendered(render: Callable[[], str]) -> tuple[str | None, Exception | None]:
         return None, exc
 
 
-def _download_evidence(outcome: Outcome, *, dest: Path, workspace: Path) -> tuple[dict[int, list[str]], list[str]]:
+def _download_evidence(
+    outcome: Outcome, *, dest: Path, workspace: Path, owner_of: Path | None
+) -> tuple[dict[int, list[str]], list[str]]:
     from gate.reports.evidence import download_evidence
 
     # GitLab and Jenkins resolve [[ATTACHMENT|path]] against the project directory: paths relative to it.
-    evidence = download_evidence(outcome, dest=dest, relative_to=workspace)
+    evidence = download_evidence(outcome, dest=dest, relative_to=workspace, owner_of=owner_of)
     return evidence.attachments, list(evidence.notes)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import pytest
 import requests
 
 from gate.clock import FakeClock
+from gate.config import Command, Config, ReportPaths
 from gate.model import RunOutcome
 from gate.reports.evidence import download_evidence, plain_session, plan_downloads, slug
+from gate.reports.write import write_reports
 from tests.support.edge import judged, outcome_of, payload, step
 from tests.support.keys import TEST_API_KEY
 from tests.support.media_server import MediaServer, Route
@@ -244,3 +247,24 @@ def test_slugs_are_short_lowercase_ascii() -> None:
     assert slug("Login Flow – Café №1") == "login-flow-cafe-no1"
     assert slug("../..") == "run"
     assert len(slug("x" * 100)) == 40
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give files away")
+def test_as_root_on_github_evidence_files_and_folders_belong_to_the_workspace_owner(
+    media: MediaServer, tmp_path: Path
+) -> None:
+    """Like the reports, every downloaded file and folder under --artifacts-dir is the runner user's to delete."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    os.chown(workspace, 1001, 118)
+    media.routes["/v38.webm"] = Route(body=WEBM, content_type="video/webm")
+    config = Config(command=Command.REPORT, reports=ReportPaths(artifacts_dir=Path("out/evidence")))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace)}
+    written = write_reports(outcome_of(_failed_run(media, video=media.url("/v38.webm"))), config, platform=None,
+                            workspace=workspace, env=env)  # fmt: skip
+    assert written.failure is None
+    created = sorted((workspace / "out").rglob("*"))
+    assert len([p for p in created if p.is_file()]) == 3  # two screenshots and the video
+    owners = {p.relative_to(workspace).as_posix(): (p.stat().st_uid, p.stat().st_gid) for p in created}
+    assert owners == dict.fromkeys(owners, (1001, 118))
+    assert (workspace / "out").stat().st_uid == 1001
