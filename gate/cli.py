@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 import traceback
@@ -17,8 +18,11 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from gate.clock import Clock
+    from gate.platforms.base import Platform
 
 PROG = "docketqa-gate"
+#: What the outputs and annotation say for argparse's usage errors (argparse printed the details itself).
+USAGE_MESSAGE = f"the command line is not valid (see the usage error in the log): run '{PROG} --help'"
 
 
 def main(
@@ -40,26 +44,64 @@ def main(
     env = dict(os.environ) if env is None else dict(env)
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    cwd = cwd or Path.cwd()
     debug = "--debug" in args
+    failed = functools.partial(_failed, env=env, out=out, err=err, cwd=cwd)
     try:
-        return _dispatch(args, env, out=out, err=err, cwd=cwd or Path.cwd(), clock=clock, wall_clock=wall_clock)
+        return _dispatch(args, env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
     except GateError as exc:
-        _print_error(err, exc.message)
-        return int(exc.exit_code)
-    except SystemExit as exc:  # argparse: --help/--version (0) and usage errors (2)
-        return exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+        return failed(exc.message, exc.exit_code, published=exc.published)
+    except SystemExit as exc:  # argparse: --help/--version (0) and usage errors (2), already printed
+        code = exc.code if isinstance(exc.code, int) else int(ExitCode.USAGE)
+        if code:
+            failed(USAGE_MESSAGE, ExitCode.USAGE, printed=True)
+        return code
     except KeyboardInterrupt:
-        _print_error(err, "interrupted")
-        return int(ExitCode.SIGINT)
+        return failed("interrupted", ExitCode.SIGINT)
     except Exception as exc:  # noqa: BLE001 - the one place that turns the unexpected into exit 70
-        if debug:
-            traceback.print_exc(file=err)
-        _print_error(
-            err,
-            f"internal error ({type(exc).__name__}); this is a bug in {PROG}: re-run with --debug for the traceback "
-            "and report it",
-        )
-        return int(ExitCode.INTERNAL)
+        trace = traceback.format_exc()
+        hint = _show_traceback(trace, asked=debug, env=env, out=out, err=err, cwd=cwd)
+        return failed(f"internal error ({type(exc).__name__}); this is a bug in {PROG}: {hint}", ExitCode.INTERNAL)
+
+
+def _failed(
+    message: str,
+    code: ExitCode,
+    *,
+    env: Mapping[str, str],
+    out: TextIO,
+    err: TextIO,
+    cwd: Path,
+    published: bool = False,
+    printed: bool = False,
+) -> int:
+    """Publish an error that ended the gate (outputs, annotation, summary line, dotenv), then print it; its code."""
+    if not published:
+        notes = _platform(env, out=out, cwd=cwd).publish_error(message=message, exit_code=code)
+        err.writelines(f"{PROG}: note: {note}\n" for note in notes)
+    if not printed:
+        _print_error(err, message)
+    return int(code)
+
+
+def _show_traceback(
+    trace: str, *, asked: bool, env: Mapping[str, str], out: TextIO, err: TextIO, cwd: Path
+) -> str:
+    """Show an internal error's traceback where the platform wants it (GitHub: a group, with RUNNER_DEBUG=1),
+    else on stderr with --debug; return the hint for the exit-70 line."""
+    hint = _platform(env, out=out, cwd=cwd).debug_traceback(trace, asked=asked)
+    if hint is not None:
+        return hint
+    if asked:
+        err.write(trace)
+    return "re-run with --debug for the traceback and report it"
+
+
+def _platform(env: Mapping[str, str], *, out: TextIO, cwd: Path) -> Platform:
+    from gate.platforms import detect
+
+    # Before (or without) a Config: the platform's defaults (annotations and job summary on).
+    return detect(env, stdout=out, workspace=cwd)
 
 
 def main_exit() -> None:

@@ -23,6 +23,8 @@ class GateError(Exception):
     """An error the CLI reports as one line and turns into ``exit_code``."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    #: True once the platform's outputs carry this error's exit code (the gate published, then raised it).
+    published: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -65,6 +65,7 @@ def execute_gate(
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
         _conclude(outcome, written=written, notes=notes, exit_code=exit_code, out=out, err=err)
     if failure is not None:
+        failure.published = True  # the outputs above already carry its exit code: cli.main must not add an error entry
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
 

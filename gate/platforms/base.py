@@ -72,6 +72,15 @@ class Platform(Protocol):
         Never raises for I/O trouble: a file that cannot be written becomes a note saying so.
         """
 
+    def publish_error(self, *, message: str, exit_code: ExitCode) -> list[str]:
+        """Publish an error that ended the gate without a verdict (usage, config, internal): status and exit code
+        outputs, an annotation and a summary line where the platform has them. Returns notes; never raises for I/O.
+        """
+
+    def debug_traceback(self, text: str, *, asked: bool) -> str | None:
+        """Show an internal error's traceback the platform's way (``asked``: --debug was given) and return the hint
+        for the exit-70 line, or None to leave both to the CLI (stderr with --debug)."""
+
 
 def strip_controls(text: str) -> str:
     """``text`` with line endings as ``\\n``, every other control character (ESC, CR, BEL, ...) removed, and
@@ -104,6 +113,14 @@ def output_values(
         "summary-path": display_path(written.get("summary"), workspace),
     }
     return {name: values[name] for name in OUTPUT_NAMES}
+
+
+def error_values(exit_code: ExitCode) -> dict[str, str]:
+    """Every output for a gate that ended without a verdict: ``status`` and ``exit-code`` set, the rest empty."""
+    interrupted = exit_code in (ExitCode.SIGINT, ExitCode.SIGTERM)
+    values = dict.fromkeys(OUTPUT_NAMES, "")
+    values.update({"status": "cancelled" if interrupted else "error", "exit-code": str(int(exit_code))})
+    return values
 
 
 def display_path(path: Path | None, workspace: Path) -> str:

@@ -12,6 +12,7 @@ from typing import TextIO
 from gate.errors import ExitCode
 from gate.model import Outcome, RunOutcome, Verdict, failure_line
 from gate.platforms.base import (
+    error_values,
     output_values,
     run_detail_lines,
     run_heading,
@@ -20,6 +21,7 @@ from gate.platforms.base import (
 from gate.reports.escape import (
     escape_command_data,
     escape_command_property,
+    md_inline,
     truncate,
     unicode_safe,
 )
@@ -30,6 +32,9 @@ from gate.secret import Secret
 MAX_ANNOTATIONS = 10
 MAX_TITLE = 200
 MAX_MESSAGE = 1000
+#: Title of the annotation for an error that ended the gate without a verdict.
+ERROR_TITLE = "DocketQA gate"
+TRACEBACK_GROUP = "Traceback of the internal error"
 # The runner trims leading whitespace before looking for "::"; zero-width and other format characters
 # are invisible, so they count as "nothing before it" too.
 _LEADING_COMMAND = re.compile(r"^([\s\u200b-\u200f\u2060-\u2064\ufeff]*)::")
@@ -111,6 +116,27 @@ class GitHubPlatform:
         if self.annotations:
             self._emit(annotation_lines(outcome))
         return notes
+
+    def publish_error(self, *, message: str, exit_code: ExitCode) -> list[str]:
+        notes: list[str] = []
+        if self.job_summary:
+            line = f"### DocketQA gate: error (exit code {int(exit_code)})\n\n{md_inline(message)}\n"
+            notes += self._append("GITHUB_STEP_SUMMARY", line, what="the job summary")
+        entries = "".join(heredoc_entry(name, value) for name, value in error_values(exit_code).items())
+        notes += self._append("GITHUB_OUTPUT", entries, what="step outputs")
+        if self.annotations:
+            self._emit([command("error", truncate(strip_controls(message), MAX_MESSAGE), title=ERROR_TITLE)])
+        return notes
+
+    def debug_traceback(self, text: str, *, asked: bool) -> str | None:
+        """The action has no --debug: the runner's debug logging (RUNNER_DEBUG=1, "Re-run with debug logging")
+        shows the traceback, collapsed so the error line stays the first thing a reader sees."""
+        if not asked and self.env.get("RUNNER_DEBUG", "").strip() != "1":
+            return "re-run the job with debug logging enabled (or pass --debug) for the traceback, and report it"
+        token = uuid.uuid4().hex
+        lines = [self.sanitize_log(line) for line in text.rstrip("\n").split("\n")]
+        self._emit([f"::group::{TRACEBACK_GROUP}", f"::stop-commands::{token}", *lines, f"::{token}::", "::endgroup::"])
+        return f"the traceback is in the group '{TRACEBACK_GROUP}' above; please report it"
 
     def _append(self, variable: str, text: str, *, what: str) -> list[str]:
         target = self.env.get(variable, "")

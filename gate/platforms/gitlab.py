@@ -12,6 +12,7 @@ from typing import TextIO
 from gate.errors import ExitCode
 from gate.model import Outcome, Verdict
 from gate.platforms.base import (
+    error_values,
     output_values,
     run_detail_lines,
     run_heading,
@@ -43,7 +44,10 @@ _ESC = "\x1b[0K"
 
 def dotenv_text(outcome: Outcome, *, exit_code: ExitCode | None = None) -> str:
     """``DOCKETQA_*=value`` lines; empty values are left out (a downstream job sees them unset)."""
-    values = output_values(outcome, written={}, workspace=Path("."), exit_code=exit_code)
+    return _dotenv(output_values(outcome, written={}, workspace=Path("."), exit_code=exit_code))
+
+
+def _dotenv(values: dict[str, str]) -> str:
     lines = []
     for name in DOTENV_NAMES:
         value = _DOTENV_UNSAFE.sub("", values[name.removeprefix("DOCKETQA_").lower().replace("_", "-")])
@@ -95,6 +99,13 @@ class GitLabPlatform:
             notes += self._write(SUMMARY_FILE, summary_markdown, what="the job summary")
         notes += self._write(DOTENV_FILE, dotenv_text(outcome, exit_code=exit_code), what="the dotenv file")
         return notes
+
+    def publish_error(self, *, message: str, exit_code: ExitCode) -> list[str]:
+        # The message is in the job log already; later jobs need the status and exit code.
+        return self._write(DOTENV_FILE, _dotenv(error_values(exit_code)), what="the dotenv file")
+
+    def debug_traceback(self, text: str, *, asked: bool) -> str | None:
+        return None  # --debug prints it on stderr, as anywhere else
 
     def _write(self, file_name: str, text: str, *, what: str) -> list[str]:
         try:

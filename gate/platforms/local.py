@@ -47,3 +47,9 @@ class LocalPlatform:
     ) -> list[str]:
         # The report files the CLI wrote are all there is: no outputs, annotations or summary elsewhere.
         return []
+
+    def publish_error(self, *, message: str, exit_code: ExitCode) -> list[str]:
+        return []  # the error line on stderr and the exit code are all a terminal or script needs
+
+    def debug_traceback(self, text: str, *, asked: bool) -> str | None:
+        return None
