@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Protocol
 
 from gate.errors import ExitCode
-from gate.model import Outcome, RunOutcome, Step, StepState, Verdict, is_web_url
+from gate.model import Outcome, RunOutcome, Step, StepState, Verdict
 from gate.reports.escape import truncate, unicode_safe
+from gate.reports.run_text import run_video
 from gate.secret import Secret
 
 #: Every output the gate sets, in order (action.yml and composite/action.yml declare exactly these).
@@ -162,9 +163,9 @@ def run_detail_lines(item: RunOutcome) -> list[str]:
         lines += _step_lines(step)
     if len(steps) > MAX_LOG_STEPS:
         lines.append(f"  … {len(steps) - MAX_LOG_STEPS} more steps (see the JUnit report)")
-    video = run.video_download_url or run.video_url
-    if is_web_url(video):
-        lines.append(f"  video: {_clip(video or '')}")
+    video = run_video(item)  # the final attempt's, as in the summary and JUnit (not a flaky run's failed first try)
+    if video:
+        lines.append(f"  video: {_clip(video)}")
     return lines
 
 
