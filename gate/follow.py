@@ -67,6 +67,7 @@ class _State:
     interrupt_note: str | None = None
     finished: int = 0
     failed: int = 0
+    errors: int = 0
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
@@ -125,11 +126,16 @@ class _State:
         return signal.Signals(self.interrupted.signum).name if self.interrupted else "a signal"
 
     def tally(self) -> Tally:
-        return Tally(total=len(self.rows), finished=self.finished, failed=self.failed)
+        return Tally(total=len(self.rows), finished=self.finished, failed=self.failed, errors=self.errors)
 
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
-        self.failed += run.verdict is not Verdict.PASSED and not run.allowed_failure
+        if run.verdict is Verdict.PASSED or run.allowed_failure:
+            return
+        if run.verdict is Verdict.ERROR:
+            self.errors += 1
+        else:
+            self.failed += 1
 
 
 def follow_runs(

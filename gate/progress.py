@@ -33,7 +33,10 @@ class Tally:
 
     total: int
     finished: int = 0
+    #: Runs that did not pass (failed, timed out, cancelled), allowed failures not counted.
     failed: int = 0
+    #: Runs whose result the gate could not learn or DocketQA reported as an error: a different fix than a test.
+    errors: int = 0
 
     @property
     def running(self) -> int:
@@ -110,8 +113,9 @@ class Progress:
 
     def status_text(self, tally: Tally) -> str:
         elapsed = format_elapsed(self._clock.now() - self._start)
+        errors = f" · {tally.errors} error{'s' if tally.errors != 1 else ''}" if tally.errors else ""
         return (
-            f"{tally.finished}/{tally.total} finished · {tally.failed} failed · {tally.running} running · "
+            f"{tally.finished}/{tally.total} finished · {tally.failed} failed{errors} · {tally.running} running · "
             f"{elapsed} elapsed"
         )
 

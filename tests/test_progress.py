@@ -118,3 +118,17 @@ def test_one_run_is_announced_in_the_singular() -> None:
     Progress(stream, interactive=False, clock=clock).started(1)
     Progress(stream, interactive=False, clock=clock).started(2)
     assert stream.getvalue().splitlines() == ["Following 1 test run", "Following 2 test runs"]
+
+
+def test_the_live_line_counts_errors_apart_from_failures() -> None:
+    """One failed run and one API error read "1 failed · 1 error", never "2 failed"."""
+    clock, stream = FakeClock(1000.0), io.StringIO()
+    with serving(clock) as server:
+        server.script("GET", "/test_run/1", json_reply(run_body(1, "failed", blueprint_id=5, failed_step=True)))
+        server.script("GET", "/test_run/2", json_reply({"message": "no such run"}, 404))
+        server.script("GET", "/test_run/3", json_reply(run_body(3, "passed", blueprint_id=6)))
+        config = Config(command=Command.WAIT, api_url=server.url, api_key=Secret(TEST_API_KEY), test_run_ids=(1, 2, 3))
+        follow_runs(config, client=make_client(server), clock=clock, rng=random.Random(1),
+                    progress=Progress(stream, interactive=True, clock=clock))
+    final = stream.getvalue().rsplit("\r\x1b[2K", 1)[-1]
+    assert final.startswith("3/3 finished · 1 failed · 1 error · 0 running · "), final
