@@ -106,7 +106,7 @@ def huge_scenario(*, result_bytes: int = 1_000_000, steps: int = 5_000) -> Scena
     big = chunk * (result_bytes // len(chunk.encode()) + 1)
     big_step = StepSpec(task="Read the whole terms page", successful=False, result=big, duration=300)
     many = tuple(
-        StepSpec(task=f"Step {n}: check item {n}", successful=True, result=f"Item {n} is present.", duration=1)
+        StepSpec(task=f"Check item {n}", successful=True, result=f"Item {n} is present.", duration=1)
         for n in range(1, steps + 1)
     )
     blueprints = {

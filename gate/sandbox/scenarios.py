@@ -238,7 +238,7 @@ def generated(
 
 
 def _generated_step(number: int, fail_at: int) -> StepSpec:
-    task = f"Step {number}: open section {number} and check its heading"
+    task = f"Open section {number} and check its heading"  # reports add "Step {number}: " themselves
     if fail_at and number > fail_at:
         return _unreached(task)
     if number == fail_at:

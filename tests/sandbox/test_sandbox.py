@@ -512,3 +512,11 @@ def _wait_for(out: io.StringIO, text: str) -> str:
             return out.getvalue()
         done.wait(0.05)
     raise AssertionError(f"{text!r} never appeared in: {out.getvalue()!r}")
+
+
+@pytest.mark.parametrize("name", ["generated:2x6:fail_every=2", "huge"])
+def test_generated_task_texts_do_not_repeat_the_step_number(name: str) -> None:
+    """Reports already write "Step 5: ..." themselves: a task must not start with its own number ("Step 5: Step 5")."""
+    scenario = get_scenario(name)
+    tasks = [step.task for spec in scenario.blueprints.values() for step in spec.steps]
+    assert tasks and not [task for task in tasks if task.lower().startswith("step ")]
