@@ -12,6 +12,7 @@ from gate.secret import Secret
 DEMO_TIME_SCALE = 0.05
 DEMO_POLL_INTERVAL_S = 0.25
 DEMO_TIMEOUT_S = 120.0
+EVIDENCE_DIR = "evidence"
 
 
 def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
@@ -35,14 +36,17 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
             blueprints=blueprints,
             timeout_s=DEMO_TIMEOUT_S,
             poll_interval_s=DEMO_POLL_INTERVAL_S,
+            # Relative to out_dir (the gate's workspace here), so the summary names the evidence relative to itself.
             reports=ReportPaths(
-                junit=out_dir / "docketqa-junit.xml",
-                json=out_dir / "docketqa-result.json",
-                summary=out_dir / "docketqa-summary.md",
+                junit=Path("docketqa-junit.xml"),
+                json=Path("docketqa-result.json"),
+                summary=Path("docketqa-summary.md"),
+                # The sandbox's media links stop working when the demo ends: keep the failing steps' screenshots.
+                artifacts_dir=Path(EVIDENCE_DIR),
             ),
         )
         # No CI variables: the demo writes files and never emits workflow commands into a real CI log.
-        outcome = execute_gate(config, env={}, out=out, err=err, cwd=Path.cwd())
+        outcome = execute_gate(config, env={}, out=out, err=err, cwd=out_dir)
     steps_path = out_dir / "docketqa-junit-steps.xml"
     write_atomic(steps_path, render_junit(outcome, layout=JunitLayout.STEP))
     code = int(outcome.exit_code)
@@ -52,6 +56,11 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
         f"{'continue' if code == 0 else 'stop'}. The demo itself exits 0 because it worked.\n"
         f"Open {out_dir / 'docketqa-summary.md'} to see the job summary a developer would read.\n"
     )
+    if (out_dir / EVIDENCE_DIR).is_dir():
+        out.write(
+            f"The failing steps' screenshots are saved in {out_dir / EVIDENCE_DIR}/ (--artifacts-dir): the "
+            "sandbox's own media links stop working now that the demo has ended.\n"
+        )
     return 0
 
 

@@ -257,7 +257,7 @@ def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_retu
     result = cli(["demo"])
     assert result.code == 0, result.err
     folder = tmp_path / "docketqa-demo"
-    assert sorted(p.name for p in folder.iterdir()) == DEMO_FILES
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*DEMO_FILES, "evidence"])
     for name in ("docketqa-junit.xml", "docketqa-junit-steps.xml"):
         assert_valid_junit((folder / name).read_text())
     assert read_json(folder / "docketqa-result.json")["exit_code"] == 1
@@ -265,6 +265,20 @@ def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_retu
            "worked." in result.out  # fmt: skip
     expected = "Exit code 1: at least one run failed or ended in a status the gate does not know"
     assert expected in result.out.splitlines()
+
+
+def test_demo_keeps_the_failing_steps_screenshots_beside_the_reports(cli: Cli, tmp_path: Path) -> None:
+    """The sandbox's media links die with the demo: the failing step's screenshots are saved in evidence/ and the
+    summary names them relative to itself, so they can still be opened after the demo ends."""
+    result = cli(["demo", "--out", "demo-out"])
+    assert result.code == 0, result.err
+    folder = tmp_path / "demo-out"
+    shots = sorted(p.relative_to(folder).as_posix() for p in (folder / "evidence").rglob("*.png"))
+    assert shots and all(p.startswith("evidence/") for p in shots)
+    assert all((folder / shot).read_bytes().startswith(b"\x89PNG") for shot in shots)
+    summary = (folder / "docketqa-summary.md").read_text(encoding="utf-8")
+    assert all(shot in summary.replace("\\", "") for shot in shots)
+    assert "evidence/" in result.out
 
 
 def test_demo_runs_from_the_console_entry(tmp_path: Path, leak_guard: Callable[[str], str]) -> None:
