@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from gate.config import Command
 from gate.config.settings import FlagKind, Setting, rows
+from gate.config.values import REPORT_OFF
 from gate.errors import UsageError
 
 PROG = "docketqa-gate"
@@ -118,6 +119,10 @@ def _add_option(target: Any, row: Setting) -> None:
         target.add_argument(row.flag, dest=row.name, action="append", metavar=row.metavar, help=row.help)
     else:
         target.add_argument(row.flag, dest=row.name, metavar=row.metavar, help=row.help)
+        if row.off_flag is not None:
+            # Same destination: the last of --junit PATH / --no-junit wins, as with --x / --no-x switches.
+            target.add_argument(row.off_flag, dest=row.name, action="store_const", const=REPORT_OFF,
+                                help=f"write no report of this kind (overrides {row.flag} and the config file)")
 
 
 __all__ = ["KEY_FLAG_REFUSED", "PROG", "GateArgumentParser", "add_command", "add_setting_options", "epilog",

@@ -71,6 +71,8 @@ class Setting:
     file_shape: FileShape = FileShape.SCALAR
     action_input: str | None = None
     secret: bool = False  #: the value is wrapped in a Secret the moment it is read
+    #: ``--no-junit``: a flag that turns the report off (the value becomes REPORT_OFF, which parses to None).
+    off_flag: str | None = None
 
     @property
     def on_command_line(self) -> bool:
@@ -132,6 +134,7 @@ SETTINGS: tuple[Setting, ...] = (
             action_input="allow-failures"),
     Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
             default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
+            off_flag="--no-junit",
             file_expects="a path (or null for no JUnit file)", file_shape=FileShape.PATH_OR_NULL,
             action_input="junit-path"),
     Setting("junit_layout", "one testcase per test run (test, default) or per step (step)", parse_layout,
@@ -139,9 +142,11 @@ SETTINGS: tuple[Setting, ...] = (
             file_key="reports.junit_layout", file_expects="'test' or 'step'", action_input="junit-layout"),
     Setting("json", "machine-readable JSON result (default: not written)", parse_optional_path,
             default=_DEFAULT_REPORTS.json, flag="--json", metavar="PATH", group=_REPORTS, file_key="reports.json",
+            off_flag="--no-json",
             file_expects="a path (or null)", file_shape=FileShape.PATH_OR_NULL, action_input="json-path"),
     Setting("summary", "Markdown summary file (default: not written; on GitHub the job summary is written anyway)",
             parse_optional_path, default=_DEFAULT_REPORTS.summary, flag="--summary", metavar="PATH", group=_REPORTS,
+            off_flag="--no-summary",
             file_key="reports.summary", file_expects="a path (or null)", file_shape=FileShape.PATH_OR_NULL),
     Setting("artifacts_dir", "download failing steps' screenshots and videos here", parse_optional_path,
             default=_DEFAULT_REPORTS.artifacts_dir, flag="--artifacts-dir", metavar="DIR", group=_REPORTS,

@@ -112,9 +112,13 @@ def parse_path(text: str) -> Path:
     return Path(text.strip())
 
 
+#: What ``--no-junit`` (and the other report off-flags) store: no command-line text can hold a NUL character.
+REPORT_OFF = "\x00off"
+
+
 def parse_optional_path(value: str | None) -> Path | None:
-    """A path, or None meaning "do not write this report" (``junit: null`` in the config file)."""
-    return None if value is None else parse_path(value)
+    """A path, or None meaning "do not write this report" (``junit: null`` in the config file, ``--no-junit``)."""
+    return None if value is None or value == REPORT_OFF else parse_path(value)
 
 
 def parse_paths(value: object) -> tuple[Path, ...]:
@@ -179,6 +183,7 @@ def is_loopback_host(host: str) -> bool:
 
 
 __all__ = [
+    "REPORT_OFF",
     "is_loopback_host",
     "os_reason",
     "parse_api_url",

@@ -162,3 +162,14 @@ def test_as_a_normal_user_junit_dev_null_keeps_the_verdict() -> None:
     assert code == 1, err
     assert "Permission denied" not in err
     assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+
+
+def test_no_junit_turns_the_junit_report_off(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """`--no-junit` writes no JUnit file (what people reach for /dev/null to get); the verdict is unchanged."""
+    config = tmp_path / ".docketqa.yml"
+    config.write_text("reports: {junit: from-config.xml}\n")
+    result = cli(["report", str(FIXTURES / "passing.json"), "--no-junit", "--json", "r.json"], cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".docketqa.yml", "r.json"]
+    reports_line = next(line for line in result.out.splitlines() if line.startswith("Reports:"))
+    assert reports_line.startswith("Reports: json ") and ", junit " not in reports_line
