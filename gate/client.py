@@ -121,7 +121,8 @@ class ApiClient:
         try:
             reply = self._send(call, timeout=timeout, payload={"test_blueprint_ids": [int(i) for i in blueprint_ids]})
             self._check_status(call, reply)
-            return _parse_trigger(call, reply)
+            result = _parse_trigger(call, reply)
+            return self._with_own_dashboard(result, reply)
         except ApiError as exc:
             raise self._redacted(exc) from None
 
@@ -245,6 +246,16 @@ class ApiClient:
         if status in _GET_TRANSIENT:
             raise TransientApiError(f"DocketQA answered {call} with HTTP {status}{said}", retry_after=retry_after)
         raise ApiError(f"DocketQA answered {call} with HTTP {status}{detail}")
+
+    def _with_own_dashboard(self, result: TriggerResult, reply: _Reply) -> TriggerResult:
+        """The sandbox names a dashboard page it serves itself (DocketQA sends no such field): use it only when it
+        is on the API's own origin, so an answer can never point the dashboard link at another host."""
+        group = json.loads(reply.body).get("test_group_run", {})
+        offered = group.get("dashboard_url") if isinstance(group, Mapping) else None
+        if not isinstance(offered, str) or not offered.startswith(f"{self._base}/dashboard/"):
+            return result
+        group_run = dataclasses.replace(result.group_run, sandbox_dashboard_url=offered)
+        return dataclasses.replace(result, group_run=group_run)
 
     def _redacted(self, exc: ApiError) -> ApiError:
         """Last line of defence: no message leaves the client with the key in it."""

@@ -192,7 +192,8 @@ def _trigger_then_poll(
         return
     rows = _plan(ids, result)
     state.group_runs, state.rows = (result.group_run,), rows
-    progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
+    where = " in the sandbox" if result.group_run.sandbox else ""
+    progress.note(f"Group run {result.group_run.id} started{where}: {result.group_run.dashboard_url}")
     _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
 
 

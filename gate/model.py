@@ -150,10 +150,16 @@ class GroupRun:
     id: int
     name: str | None = None
     created_at: str | None = None
+    #: A dashboard page the API itself serves (the local sandbox); None for DocketQA, whose dashboard is the app.
+    sandbox_dashboard_url: str | None = None
+
+    @property
+    def sandbox(self) -> bool:
+        return self.sandbox_dashboard_url is not None
 
     @property
     def dashboard_url(self) -> str:
-        return DASHBOARD_GROUP_RUN.format(id=self.id)
+        return self.sandbox_dashboard_url or DASHBOARD_GROUP_RUN.format(id=self.id)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -226,7 +226,7 @@ def _links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) -> st
     links = []
     dashboard = safe_link(group_run.dashboard_url) if group_run else None
     if dashboard:
-        links.append(f"[dashboard]({dashboard})")
+        links.append(f"[{'sandbox dashboard' if group_run and group_run.sandbox else 'dashboard'}]({dashboard})")
     video = safe_link(run_video(r))
     if video:
         links.append(f"[{video_label}]({video})")

@@ -9,6 +9,7 @@ from email.utils import formatdate
 from typing import Any
 
 from gate.clock import Clock
+from gate.sandbox.dashboard import dashboard_page
 from gate.sandbox.faults import (
     BEFORE_PROCESSING,
     FaultInjector,
@@ -16,7 +17,7 @@ from gate.sandbox.faults import (
     FaultPlan,
     error_page,
 )
-from gate.sandbox.payloads import Ledger, Renderer, encode_json, media
+from gate.sandbox.payloads import DASHBOARD_PREFIX, Ledger, Renderer, encode_json, media
 
 # DocketQA does not document its error answers; the sandbox answers these (all JSON {"error": "..."}):
 #   401 {"error": "Invalid API key"}                        X-API-KEY missing or wrong (checked first)
@@ -78,6 +79,9 @@ class SandboxApi:
         if path.startswith("/media/") and method == "GET":
             status, content_type, data = media(path)
             return Reply(status=status, body=data, content_type=content_type), None
+        if path.startswith(DASHBOARD_PREFIX) and method == "GET":  # a browser page: no key, like the media links
+            status, page = dashboard_page(self.ledger, path[len(DASHBOARD_PREFIX) :], now=self.clock.now())
+            return Reply(status=status, body=page, content_type="text/html; charset=utf-8"), None
         fault = self._injector.next(method, path) if self._injector else None
         if fault in BEFORE_PROCESSING:
             return self.fault_reply(fault, None), fault  # type: ignore[arg-type]

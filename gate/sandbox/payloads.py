@@ -83,6 +83,10 @@ class Ledger:
             return tuple(self._groups)
 
 
+#: The sandbox's stand-in for DocketQA's dashboard page of a group run.
+DASHBOARD_PREFIX = "/dashboard/grouprun/"
+
+
 class Renderer:
     """Turns state into response bodies; ``base_url`` serves the media links, ``wall`` maps clock -> epoch."""
 
@@ -106,8 +110,13 @@ class Renderer:
                 "status": "running",
                 "test_runs": [self._summary(run) for run in runs],
                 "updated_at": created,
+                # Sandbox only (DocketQA sends no such field): its group runs exist nowhere on app.docketqa.com.
+                "dashboard_url": self.dashboard_url(group.id),
             },
         }
+
+    def dashboard_url(self, group_id: int) -> str:
+        return f"{self.base_url}{DASHBOARD_PREFIX}{group_id}"
 
     def _summary(self, run: RunState) -> dict[str, Any]:
         return {

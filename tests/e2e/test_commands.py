@@ -98,7 +98,7 @@ def test_the_json_result_has_every_documented_field(cli: Cli, tmp_path: Path) ->
     assert document["counts"] == {"total": 4, "passed": 2, "failed": 1, "errors": 1, "timed_out": 0, "cancelled": 0,
                                   "allowed_failures": 0, "flaky": 1}  # fmt: skip
     (group,) = document["group_runs"]
-    assert group["dashboard_url"] == f"https://app.docketqa.com/dashboard/grouprun/{group['id']}"
+    assert group["dashboard_url"] == f"{base}/dashboard/grouprun/{group['id']}"  # the sandbox's page
     fields = {"test_run_id", "blueprint_id", "title", "status", "verdict", "allowed_failure", "flaky", "attempts",
               "duration_s", "video_url", "failed_step", "steps"}  # fmt: skip
     assert all(fields <= set(run) for run in document["runs"])
@@ -158,7 +158,7 @@ def test_on_gitlab_the_run_writes_the_dotenv_and_summary_and_folds_each_run(cli:
     assert result.code == 1
     dotenv = dict(line.split("=", 1) for line in (tmp_path / "docketqa.env").read_text().splitlines())
     assert (dotenv["DOCKETQA_STATUS"], dotenv["DOCKETQA_FAILED"]) == ("failed", "1")
-    assert dotenv["DOCKETQA_DASHBOARD_URL"].startswith("https://app.docketqa.com/dashboard/grouprun/")
+    assert dotenv["DOCKETQA_DASHBOARD_URL"].startswith(f"{served.url}/dashboard/grouprun/")
     assert "Login Flow" in (tmp_path / "docketqa-summary.md").read_text()
     assert re.search(r"\x1b\[0Ksection_start:\d+:\w+", result.out) and "section_end:" in result.out
 

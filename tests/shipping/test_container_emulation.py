@@ -195,7 +195,7 @@ def expected_outputs(sandbox: Sandbox, **values: str) -> dict[str, str]:
     found = {
         "test-run-ids": ",".join(map(str, runs)),
         "group-run-ids": str(group),
-        "dashboard-url": f"https://app.docketqa.com/dashboard/grouprun/{group}",
+        "dashboard-url": f"{sandbox.url}/dashboard/grouprun/{group}",  # the sandbox's own page
         "junit-path": "docketqa-junit.xml",
         "json-path": "",
         "summary-path": "",
