@@ -241,7 +241,8 @@ def _summary_line(r: RunOutcome) -> str:
     elif r.flaky and r.run is not None:
         why = f"passed on attempt {r.run.final_attempt.number} of {len(r.run.attempts)} (flaky)"
     elif r.run is not None:
-        why = f"{len(r.run.steps)} steps passed"
+        count = len(r.run.steps)
+        why = f"{count} step{'' if count == 1 else 's'} passed"
     label = _result(r).split(" ", 1)[0]
     return f"{label} <b>{html_text(truncate(r.name, 200))}</b>" + (f" — {html_text(truncate(why, 300))}" if why else "")
 

@@ -231,3 +231,14 @@ def test_default_limit_holds_for_a_huge_outcome() -> None:
     text = render_summary(outcome_of(*runs))
     assert len(text.encode()) <= 1_000_000
     assert text.count("\n| Run ") == 500
+
+
+def test_a_one_step_pass_reads_1_step_passed() -> None:
+    """Singular for one step: "1 step passed", not "1 steps passed"; plural stays for more."""
+    from tests.support.edge import judged, payload, step
+    from tests.support.outcomes import outcome_of
+
+    one = judged(payload(50, status="passed", title="Ping", steps=[step(1, ok=True)]))
+    two = judged(payload(51, status="passed", title="Pong", steps=[step(1, ok=True), step(2, ok=True)]))
+    summary = render_summary(outcome_of(one, two))
+    assert "<b>Ping</b> — 1 step passed" in summary and "<b>Pong</b> — 2 steps passed" in summary
