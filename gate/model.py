@@ -120,14 +120,15 @@ class TestRun:
 
     @property
     def duration_s(self) -> float | None:
-        start, end = _parse_time(self.created_at), _parse_time(self.updated_at)
+        start, end = parse_time(self.created_at), parse_time(self.updated_at)
         if start and end and end >= start:
             return (end - start).total_seconds()
         durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
         return float(sum(durations)) if durations else None
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An API ISO 8601 time (``Z`` or an offset; a time without one is UTC), or None when it does not parse."""
     if not value:
         return None
     try:

@@ -9,7 +9,7 @@ from gate.durations import format_duration
 from gate.model import GroupRun, Outcome, RunOutcome, Step, StepState, Verdict
 from gate.reports.escape import html_text, md_block, md_inline, safe_link, truncate
 from gate.reports.run_text import (
-    MARKERS,
+    STEP_MARKERS,
     attempt_line,
     group_runs_of,
     run_duration,
@@ -268,7 +268,7 @@ def _step_list(steps: Sequence[Step], *, short: bool) -> str:
         took = "not reached" if s.state is StepState.NOT_REACHED else (
             format_duration(s.duration_s) if s.duration_s is not None else "no duration"
         )
-        lines.append(f"- {MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {took}")
+        lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {took}")
         result = truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
         if result.strip() and s.state is not StepState.NOT_REACHED:
             lines[-1] += "  "  # two trailing spaces: a hard break before the result line

@@ -10,7 +10,7 @@ import pytest
 from gate.config import JunitLayout
 from gate.model import Outcome
 from gate.reports.junit import render_junit
-from gate.reports.run_text import MAX_ELEMENT_CHARS
+from gate.reports.junit_text import MAX_ELEMENT_CHARS
 from tests.support.outcomes import (
     GROUP_RUN,
     finished,
