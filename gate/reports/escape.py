@@ -136,11 +136,20 @@ def safe_link(url: str | None) -> str | None:
     return quote(url, safe=_URL_SAFE, errors="replace").replace("&", "&amp;")
 
 
-def truncate(text: str, limit: int, *, marker: str = "…") -> str:
-    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when something was cut."""
+def truncate(text: str, limit: int, *, marker: str = "…", trim: bool = False) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when something was cut.
+
+    With ``trim``, whitespace left at the cut goes before the marker (``"two words…"``, not ``"two …"``).
+    """
     if len(text) <= limit:
         return text
-    return text[: max(0, limit - len(marker))] + marker
+    kept = text[: max(0, limit - len(marker))]
+    return (kept.rstrip() if trim else kept) + marker
+
+
+def quote_value(text: str, *, limit: int) -> str:
+    """A user's value quoted for an error message: escaped as a Python literal, cut after ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def escape_command_data(text: str) -> str:
