@@ -92,7 +92,7 @@ def step_text(step: Step) -> str:
     """``✗ 1. task · 43s`` then the agent's result and the screenshot URLs, indented."""
     if step.state is StepState.NOT_REACHED:
         return f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · not reached"
-    took = cached_duration(step.duration_s) if step.duration_s is not None else "no duration"
+    took = _cached_duration(step.duration_s) if step.duration_s is not None else "no duration"
     text = f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · {took}"
     result = step.result.strip()
     if result:
@@ -106,7 +106,7 @@ def step_text(step: Step) -> str:
 
 
 #: ``format_duration``, each value formatted once: durations repeat a lot across thousands of steps.
-cached_duration = functools.lru_cache(maxsize=4096)(format_duration)
+_cached_duration = functools.lru_cache(maxsize=4096)(format_duration)
 
 
 def attempt_details(attempt: Attempt, message: str) -> str:

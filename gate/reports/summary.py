@@ -58,15 +58,15 @@ def render_summary(
     outcome: Outcome, *, limit_bytes: int = DEFAULT_LIMIT_BYTES, attachments: Mapping[int, Sequence[str]] | None = None
 ) -> str:
     """The job summary, kept under ``limit_bytes`` by dropping detail in a fixed order, each step noted."""
-    view = _View(outcome, attachments or {})
+    renderer = _SummaryRenderer(outcome, attachments or {})
     for detail in Detail:
-        text = view.render(detail, limit_chars=limit_bytes)
+        text = renderer.render(detail, limit_chars=limit_bytes)
         if text is not None and len(text.encode("utf-8")) <= limit_bytes:
             return text
-    return view.render_rows_that_fit(limit_bytes)
+    return renderer.render_rows_that_fit(limit_bytes)
 
 
-class _View:
+class _SummaryRenderer:
     """One outcome, rendered at any level of detail; blocks shared between levels are built once."""
 
     def __init__(self, outcome: Outcome, attachments: Mapping[int, Sequence[str]]) -> None:
