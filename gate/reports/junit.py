@@ -1,8 +1,9 @@
 """Outcome -> JUnit XML valid against junit-10.xsd, both layouts through one writer.
 
 One path: ``junit_layouts`` turns the outcome into suites and testcases (a testcase per run, or a suite per
-run and a testcase per step), and ``_document`` writes them, cleaning every text the same way
-(``attribute_text``/``element_text``, XML escaping, one ``xml_safe`` pass over the finished document).
+run and a testcase per step) with their names and properties final, and ``_document`` writes them. The one
+normalisation is here: every message is made one line and cut (``attribute_text``), every text defused and
+cut (``element_text``), everything XML-escaped, and one ``xml_safe`` pass cleans the finished document.
 
 Why not junit-xml: the design card names it, and the test layout used to be built with it
 (``TestSuite.build_xml_doc``, ElementTree's ``indent`` and ``tostring``, a normalisation for the schema).
@@ -182,7 +183,7 @@ def _result_xml(result: CaseResult, spelling: _Spelling) -> str:
         type_ = "skipped" if result.element is ResultElement.SKIPPED else (result.type or tag)
         attributes = f' type="{_attribute(type_, spelling)}"' + (f' message="{message}"' if message else "")
     else:
-        # No meaningful type on <skipped>: junit-xml writes none either.
+        # Skips carry no type here: junit-xml's is always the meaningless "skipped".
         typed = result.type and result.element is not ResultElement.SKIPPED
         attributes = (f' type="{_attribute(result.type, spelling)}"' if typed else "") + f' message="{message}"'
     text = _text(result.text)
