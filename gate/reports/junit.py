@@ -35,8 +35,8 @@ from gate.reports.junit_layouts import (
     Testcase,
     Testsuite,
     no_runs_suite,
-    step_layout,
-    test_layout,
+    suites_by_run,
+    suites_by_group_run,
 )
 from gate.reports.junit_text import CaseResult, ResultElement, attribute_text, element_text, junit_seconds
 
@@ -86,7 +86,7 @@ _STEP_SPELLING = _Spelling(
 
 def render_junit(outcome: Outcome, *, layout: JunitLayout = JunitLayout.TEST, attachments: Attachments | None = None) -> str:
     """The whole JUnit document. ``attachments`` maps test run ids to relative evidence paths."""
-    build = step_layout if layout is JunitLayout.STEP else test_layout
+    build = suites_by_run if layout is JunitLayout.STEP else suites_by_group_run
     suites = build(outcome, attachments=attachments or {})
     if not outcome.runs:
         suites = itertools.chain(suites, [no_runs_suite(outcome)])

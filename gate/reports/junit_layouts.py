@@ -49,6 +49,9 @@ class Testcase(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Testsuite:
+    """One ``<testsuite>``. Names and properties are final (the writer only escapes them); messages and texts
+    are cleaned by the writer."""
+
     name: str
     classname: str
     cases: list[Testcase]
@@ -73,7 +76,7 @@ def no_runs_suite(outcome: Outcome) -> Testsuite:
 # --- test layout: a suite per group run, a testcase per run ---------------------------------------------
 
 
-def test_layout(outcome: Outcome, *, attachments: Attachments) -> Iterator[Testsuite]:
+def suites_by_group_run(outcome: Outcome, *, attachments: Attachments) -> Iterator[Testsuite]:
     """A suite per group run (in ``run_groups`` order), a testcase per run."""
     for group in run_groups(outcome):
         names = unique_names([(case_name(r.name), r.test_run_id) for r in group.runs])
@@ -116,7 +119,7 @@ def suite_name(group_run: GroupRun | None) -> str:
 # --- step layout: a suite per run, a testcase per step --------------------------------------------------
 
 
-def step_layout(outcome: Outcome, *, attachments: Attachments) -> Iterator[Testsuite]:
+def suites_by_run(outcome: Outcome, *, attachments: Attachments) -> Iterator[Testsuite]:
     """A suite per run, a testcase per step; each built only when the writer comes to it (20,000 testcases)."""
     names = unique_names([(case_name(r.name), r.test_run_id) for r in outcome.runs])
     for r, name, group_run in zip(outcome.runs, names, group_runs_of(outcome)):
