@@ -35,8 +35,8 @@ from gate.reports.junit_layouts import (
     Testcase,
     Testsuite,
     no_runs_suite,
-    suites_by_run,
     suites_by_group_run,
+    suites_by_run,
 )
 from gate.reports.junit_text import CaseResult, ResultElement, attribute_text, element_text, junit_seconds
 
