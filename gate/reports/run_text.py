@@ -90,10 +90,9 @@ def step_list(steps: Sequence[Step]) -> str:
 
 def step_text(step: Step) -> str:
     """``✗ 1. task · 43s`` then the agent's result and the screenshot URLs, indented."""
+    text = f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · {step_took(step)}"
     if step.state is StepState.NOT_REACHED:
-        return f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · not reached"
-    took = _cached_duration(step.duration_s) if step.duration_s is not None else "no duration"
-    text = f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · {took}"
+        return text
     result = step.result.strip()
     if result:
         if "\r" in result:
@@ -103,6 +102,13 @@ def step_text(step: Step) -> str:
         if is_web_url(action.screenshot_url):
             text += f"\n{_INDENT}Screenshot: {action.screenshot_url}"
     return text
+
+
+def step_took(step: Step) -> str:
+    """How long a step took, as every report says it: ``43s``, ``no duration`` or ``not reached``."""
+    if step.state is StepState.NOT_REACHED:
+        return "not reached"
+    return _cached_duration(step.duration_s) if step.duration_s is not None else "no duration"
 
 
 #: ``format_duration``, each value formatted once: durations repeat a lot across thousands of steps.

@@ -14,6 +14,7 @@ from gate.reports.run_text import (
     group_runs_of,
     run_duration,
     run_video,
+    step_took,
 )
 
 #: GitHub refuses step summaries over 1 MiB; stay a little under it by default.
@@ -265,10 +266,7 @@ def _failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
 def _step_list(steps: Sequence[Step], *, short: bool) -> str:
     lines = []
     for s in steps:
-        took = "not reached" if s.state is StepState.NOT_REACHED else (
-            format_duration(s.duration_s) if s.duration_s is not None else "no duration"
-        )
-        lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {took}")
+        lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {step_took(s)}")
         result = truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
         if result.strip() and s.state is not StepState.NOT_REACHED:
             lines[-1] += "  "  # two trailing spaces: a hard break before the result line
