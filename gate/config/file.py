@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gate.config import Blueprint
-from gate.config.settings import FileShape, Setting, file_keys, file_sections
+from gate.config.settings import FileShape, Setting, file_keys, file_sections, rows
 from gate.config.sources import Given, Layer
 from gate.config.values import os_reason, parse_bool, parse_id, show
 
@@ -20,8 +20,19 @@ MAX_CONFIG_BYTES = 1_000_000
 SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
 _YAML_TAG = "tag:yaml.org,2002:"
-_PLAIN_TAGS = frozenset(_YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
-_NULL_TAG = _YAML_TAG + "null"
+_STR, _INT, _FLOAT, _BOOL, _NULL_TAG, _DATE = (
+    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_PLAIN_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL_TAG, _DATE})
+#: The YAML types each kind of value accepts: a number where a path belongs is a mistake, not a file named 5.
+_ACCEPTED = {
+    FileShape.TEXT: frozenset({_STR}),
+    FileShape.PATH_OR_NULL: frozenset({_STR, _NULL_TAG}),
+    FileShape.DURATION: frozenset({_STR, _INT, _FLOAT}),  # 90 is ninety seconds
+    FileShape.BOOLEAN: frozenset({_BOOL}),
+    FileShape.WHOLE_NUMBER: frozenset({_INT}),
+}
+_TYPE_NAMES = {_STR: "the text", _INT: "the number", _FLOAT: "the number", _BOOL: "the boolean", _DATE: "the date"}
 
 
 def read_config_file(path: Path, *, display: str, origin: str | None) -> Layer:
@@ -31,14 +42,14 @@ def read_config_file(path: Path, *, display: str, origin: str | None) -> Layer:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         where = f"{origin}: cannot read {show(display)}" if origin else f"{display}: cannot read"
-        return Layer(problems=(f"{where}: {os_reason(exc)}",))
+        return unusable(f"{where}: {os_reason(exc)}")
     if len(data) > MAX_CONFIG_BYTES:
-        return Layer(problems=(f"{display}: larger than 1 MB; is this the right file?",))
+        return unusable(f"{display}: larger than 1 MB; is this the right file?")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return Layer(problems=(f"{display}:{line}: not UTF-8 text; save the file as UTF-8",))
+        return unusable(f"{display}:{line}: not UTF-8 text; save the file as UTF-8")
     return parse_config_text(text, display=display)
 
 
@@ -51,17 +62,23 @@ def parse_config_text(text: str, *, display: str) -> Layer:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}" if mark else ""
-        return Layer(problems=(f"{display}{at}: invalid YAML: {_yaml_problem(exc)}",))
+        return unusable(f"{display}{at}: invalid YAML: {_yaml_problem(exc)}")
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        return Layer(problems=(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed",))
+        return unusable(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed")
     except (yaml.YAMLError, RecursionError):
-        return Layer(problems=(f"{display}: invalid YAML: nested too deeply or unreadable",))
+        return unusable(f"{display}: invalid YAML: nested too deeply or unreadable")
     if root is None or root.tag == _NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
         return Layer()
     walker = _Walker(display)
     walker.top(root)
-    return Layer(walker.values, tuple(walker.problems))
+    return Layer(walker.values, tuple(walker.problems), failed=frozenset(walker.failed))
+
+
+def unusable(problem: str) -> Layer:
+    """A file that could not be read at all: every setting it may hold counts as given wrongly, so no
+    "no blueprints to run" is added to the one problem that matters."""
+    return Layer(problems=(problem,), failed=frozenset(row.name for row in rows() if row.file_key))
 
 
 def top_keys() -> tuple[str, ...]:
@@ -76,6 +93,8 @@ class _Walker:
         self.display = display
         self.values: dict[str, Given] = {}
         self.problems: list[str] = []
+        #: Settings whose value has a problem (their "missing" hint would be noise).
+        self.failed: set[str] = set()
 
     def where(self, node: Node, path: str) -> str:
         return f"{self.display}:{node.start_mark.line + 1}: {path}"
@@ -88,6 +107,7 @@ class _Walker:
 
         if not isinstance(root, MappingNode):
             self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {_kind(root)}")
+            self.failed.update(row.name for row in rows() if row.file_key)
             return
         keys = file_keys()
         for name, path, node in self.items(root, "", allowed=top_keys()):
@@ -97,13 +117,18 @@ class _Walker:
                 self.section(name, node)
 
     def setting(self, row: Setting, node: Node, *, path: str) -> None:
+        before = len(self.problems)
         if row.file_shape is FileShape.BLUEPRINTS:
             self.blueprints(row.name, node, path)
         elif row.file_shape is FileShape.IDS:
             self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
         else:
-            nullable = row.file_shape is FileShape.PATH_OR_NULL
-            self.scalar(row.name, node, path=path, expected=row.file_expects or "a value", nullable=nullable)
+            expected = row.file_expects or row.file_shape.value
+            text = self.text(node, path, expected=expected, accepts=_ACCEPTED[row.file_shape])
+            if text is not _MISSING:
+                self.values[row.name] = Given(text, self.where(node, path))
+        if len(self.problems) > before:
+            self.failed.add(row.name)
 
     def section(self, name: str, node: Node) -> None:
         from yaml.nodes import MappingNode
@@ -136,20 +161,18 @@ class _Walker:
             found.append((key.value, path, value))
         return found
 
-    def scalar(self, name: str, node: Node, *, path: str, expected: str, nullable: bool = False) -> None:
-        text = self.text(node, path, expected=expected, nullable=nullable)
-        if text is not _MISSING:
-            self.values[name] = Given(text, self.where(node, path))
-
-    def text(self, node: Node, path: str, *, expected: str, nullable: bool = False) -> str | None | object:
+    def text(self, node: Node, path: str, *, expected: str, accepts: frozenset[str]) -> str | None | object:
         """The scalar's source text (so `1:30` is not read as sexagesimal 90), None for an allowed null."""
         from yaml.nodes import ScalarNode
 
-        if not isinstance(node, ScalarNode) or (node.tag == _NULL_TAG and not nullable):
+        if not isinstance(node, ScalarNode) or (node.tag == _NULL_TAG and _NULL_TAG not in accepts):
             self.problem(node, path, what=f"expected {expected}, got {_kind(node)}")
             return _MISSING
         if node.tag not in _PLAIN_TAGS:
             self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
+            return _MISSING
+        if node.tag not in accepts:
+            self.problem(node, path, what=f"expected {expected}, got {_typed(node)}{_remedy(node, accepts)}")
             return _MISSING
         return None if node.tag == _NULL_TAG else node.value
 
@@ -194,14 +217,14 @@ class _Walker:
         return Blueprint(id=number, name=name, allow_failure=bool(allow))
 
     def name(self, node: Node, path: str) -> str | None:
-        raw = self.text(node, path, expected="a display name")
+        raw = self.text(node, path, expected="a display name", accepts=_ACCEPTED[FileShape.TEXT])
         if isinstance(raw, str) and not raw.strip():
             self.problem(node, path, what="the display name is empty")
         # One line: names end up in table cells and testcase names.
         return " ".join(raw.split()) if isinstance(raw, str) and raw.strip() else None
 
     def boolean(self, node: Node, path: str) -> bool | None:
-        raw = self.text(node, path, expected="true or false")
+        raw = self.text(node, path, expected="true or false", accepts=_ACCEPTED[FileShape.BOOLEAN])
         if not isinstance(raw, str):
             return None
         try:
@@ -211,7 +234,7 @@ class _Walker:
             return None
 
     def id(self, node: Node, path: str) -> int | None:
-        raw = self.text(node, path, expected="a positive integer id")
+        raw = self.text(node, path, expected="a positive integer id", accepts=_ACCEPTED[FileShape.WHOLE_NUMBER])
         if not isinstance(raw, str):
             return None
         try:
@@ -262,6 +285,24 @@ def _unknown(name: str, allowed: tuple[str, ...]) -> str:
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
     return f"unknown key; known keys: {', '.join(sorted(allowed))}"
+
+
+def _typed(node: Node) -> str:
+    """A scalar of the wrong type as the user wrote it: ``the number 5``, ``the text '8'``."""
+    value = show(str(node.value)) if node.tag == _STR else str(node.value)
+    return f"{_TYPE_NAMES.get(node.tag, 'the value')} {value}"
+
+
+def _remedy(node: Node, accepts: frozenset[str]) -> str:
+    """How to write it so it is read as intended: quoted for text, unquoted when the text is a true/number."""
+    import yaml
+    from yaml.nodes import ScalarNode
+
+    if _STR in accepts:
+        # Only where a number is no reading of its own (a duration takes 90 as seconds).
+        return "; quote it if that is meant as text" if _INT not in accepts else ""
+    unquoted = yaml.SafeLoader("").resolve(ScalarNode, str(node.value), (True, False))
+    return "; write it without quotes" if unquoted in accepts else ""
 
 
 def _kind(node: Node) -> str:

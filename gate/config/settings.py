@@ -42,9 +42,12 @@ class FlagKind(enum.Enum):
 
 
 class FileShape(enum.Enum):
-    """What the config-file key holds; the file reader checks the shape and reports it with line and key path."""
+    """What the config-file key holds; the file reader checks the YAML type and reports it with line and key path."""
 
-    SCALAR = "scalar"
+    TEXT = "text"
+    DURATION = "duration"  # text or a number of seconds
+    BOOLEAN = "boolean"
+    WHOLE_NUMBER = "whole number"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
     BLUEPRINTS = "list of blueprints"
@@ -68,7 +71,7 @@ class Setting:
     env_help: str | None = None
     file_key: str | None = None  #: ``timeout`` or ``reports.junit``
     file_expects: str | None = None  #: what to write, for the file's error messages
-    file_shape: FileShape = FileShape.SCALAR
+    file_shape: FileShape = FileShape.TEXT
     action_input: str | None = None
     secret: bool = False  #: the value is wrapped in a Secret the moment it is read
 
@@ -115,16 +118,18 @@ SETTINGS: tuple[Setting, ...] = (
             action_input="config"),
     Setting("concurrency", "at most N requests in flight, 1..32 (default 8)", parse_concurrency,
             default=DEFAULT_CONCURRENCY, flag="--concurrency", metavar="N", group=_API, file_key="concurrency",
-            file_expects="a whole number from 1 to 32"),
+            file_expects="a whole number from 1 to 32", file_shape=FileShape.WHOLE_NUMBER),
     Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
             default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
-            file_expects="a duration such as 30m", action_input="timeout"),
+            file_expects="a duration such as 30m", file_shape=FileShape.DURATION, action_input="timeout"),
     Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
             default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
-            file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
+            file_key="poll_interval", file_expects="a duration such as 5s", file_shape=FileShape.DURATION,
+            action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
             "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
             kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
+            file_shape=FileShape.BOOLEAN,
             action_input="fail-on-timeout"),
     Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
             parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
@@ -149,10 +154,10 @@ SETTINGS: tuple[Setting, ...] = (
             file_shape=FileShape.PATH_OR_NULL, action_input="artifacts-dir"),
     Setting("annotations", "annotate failed, timed-out, flaky and quarantined runs in CI (default on)", parse_bool,
             default=True, flag="--annotations", kind=FlagKind.SWITCH, group=_REPORTS, file_key="annotations",
-            file_expects=_BOOLEAN, action_input="annotations"),
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="annotations"),
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
-            action_input="job-summary"),
+            file_shape=FileShape.BOOLEAN, action_input="job-summary"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip
