@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from gate import PROG
 from gate.errors import ExitCode, GateError, Interrupted
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from gate.clock import Clock
-
-PROG = "docketqa-gate"
 
 
 def main(

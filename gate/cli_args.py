@@ -6,10 +6,9 @@ import argparse
 import re
 from typing import Any, NoReturn
 
-from gate import __version__
+from gate import PROG, __version__
 from gate.errors import UsageError
 
-PROG = "docketqa-gate"
 UNRECOGNIZED = "unrecognized arguments: "
 DEFAULT_DEMO_DIR = "./docketqa-demo"
 DEFAULT_SCENARIO = "mixed"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-from gate import __version__
+from gate import PROG, __version__
 from gate.client_text import (
     api_message,
     describe_transport_error,
@@ -19,11 +19,14 @@ from gate.client_text import (
     never_connected,
 )
 from gate.errors import (
+    DASHBOARD_URL,
+    MAY_HAVE_STARTED,
     ApiError,
     AuthError,
     MalformedResponse,
     TransientApiError,
     TriggerUncertain,
+    check_before_rerunning,
 )
 from gate.model import GroupRun, TestRun
 from gate.payload import parse_test_run, parse_test_run_response
@@ -39,10 +42,7 @@ ERROR_BODY_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0
 TRIGGER_PATH = "/test_group_run/trigger_run"
-UNCERTAIN_HINT = (
-    "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running; "
-    "not retried to avoid a second billable run"
-)
+UNCERTAIN_HINT = f"{MAY_HAVE_STARTED}; not retried to avoid a second billable run"
 #: Safe to repeat for a GET; 501/505 say the request itself can never work.
 _GET_TRANSIENT = frozenset({408, 429} | set(range(500, 600))) - {501, 505}
 #: For the trigger only these prove that no group run was created.
@@ -84,7 +84,7 @@ class ApiClient:
         base_url: str,
         api_key: Secret,
         pool_size: int = 8,
-        user_agent: str = f"docketqa-gate/{__version__}",
+        user_agent: str = f"{PROG}/{__version__}",
         timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         max_body_bytes: int = MAX_BODY_BYTES,
         wall_clock: Callable[[], dt.datetime] | None = None,
@@ -294,8 +294,8 @@ def _malformed(call: _Call, reply: _Reply, *, problem: str, quote: bool = True, 
     quoted = f': "{excerpt(reply.body)}"' if quote else ""
     hint = ""
     if call.is_trigger:
-        where = group.dashboard_url if group else "https://app.docketqa.com/dashboard"
-        hint = f"; a group run may have started: check {where} before re-running"
+        where = group.dashboard_url if group else DASHBOARD_URL
+        hint = f"; a group run may have started: {check_before_rerunning(where)}"
     raise MalformedResponse(f"DocketQA answered {call} with HTTP {reply.status} but {problem}{quoted}{hint}")
 
 

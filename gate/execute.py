@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
 
-PROG = "docketqa-gate"
 #: What to do when a file given to `report` is not a saved test run.
 SAVE_HINT = "save the body of GET /test_run/{id}"
 POLL_SWITCH_INTERVAL_S = 0.001
