@@ -13,9 +13,10 @@ from gate.config import Command, Config
 from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TransientApiError
 from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
 from gate.naming import unique_names
-from gate.poller import Poller, PollResult, PollSettings, RunStatus
+from gate.poller import Poller
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
+from gate.run_status import PollResult, PollSettings, RunStatus
 
 
 def span(seconds: float) -> str:
