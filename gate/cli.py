@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gate import PROG
 from gate.errors import ExitCode, GateError, Interrupted
+from gate.platforms import is_action_entry_point
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -127,7 +128,7 @@ def _dispatch(
     clock: Clock | None,
     wall_clock: Callable[[], dt.datetime] | None,
 ) -> int:
-    if not args and env.get("GITHUB_ACTIONS") == "true":
+    if is_action_entry_point(args, env):
         from gate.config.action import load_action_config
         from gate.execute import execute_gate
 

@@ -58,7 +58,7 @@ def execute_gate(
             )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), _cycle_collection_paused():
-        reports = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+        reports = write_reports(outcome, config, platform=platform, workspace=cwd)
         failure, written, notes = reports.failure, reports.paths, list(reports.notes)
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
