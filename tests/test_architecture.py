@@ -118,3 +118,26 @@ def test_no_gate_module_is_longer_than_the_house_limit() -> None:
     lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in gate_modules().items()}
     too_long = {name: lines for name, lines in sorted(lengths.items()) if lines > MAX_LINES}
     assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
+
+
+#: Calls that change the whole interpreter; only the console entry point (gate/cli.py) may make them.
+PROCESS_WIDE_CALLS = {
+    ("sys", "setswitchinterval"),
+    ("sys", "setrecursionlimit"),
+    ("gc", "disable"),
+    ("gc", "freeze"),
+    ("gc", "set_threshold"),
+}
+
+
+def test_only_the_console_entry_point_changes_interpreter_wide_settings() -> None:
+    """Library modules never call sys.setswitchinterval, gc.disable and the like; gate/cli.py's main_exit may."""
+    found = []
+    for name, path in gate_modules().items():
+        if name == "gate.cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            owner = node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+            if owner is not None and (owner, node.attr) in PROCESS_WIDE_CALLS:  # type: ignore[attr-defined]
+                found.append(f"{name}:{node.lineno} {owner}.{node.attr}")  # type: ignore[attr-defined]
+    assert not found, found
