@@ -137,7 +137,8 @@ def test_only_the_console_entry_point_changes_interpreter_wide_settings() -> Non
         if name == "gate.cli":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            owner = node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
-            if owner is not None and (owner, node.attr) in PROCESS_WIDE_CALLS:  # type: ignore[attr-defined]
-                found.append(f"{name}:{node.lineno} {owner}.{node.attr}")  # type: ignore[attr-defined]
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            if (node.value.id, node.attr) in PROCESS_WIDE_CALLS:
+                found.append(f"{name}:{node.lineno} {node.value.id}.{node.attr}")
     assert not found, found
