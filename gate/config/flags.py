@@ -7,11 +7,11 @@ import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from gate import PROG
 from gate.config import Command
 from gate.config.settings import FlagKind, Setting, rows
 from gate.errors import UsageError
 
-PROG = "docketqa-gate"
 UNRECOGNIZED = "unrecognized arguments: "
 #: A value that argparse would take for an option: "-5s", "-1", "-.5".
 _NEGATIVE = re.compile(r"-[0-9.]")
