@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gate.config import Blueprint
 from gate.config.settings import FileShape, Setting, file_keys, file_sections, rows
 from gate.config.sources import Given, Layer
 from gate.config.values import os_reason, parse_bool, parse_id, show
+from gate.config.yaml_nodes import (
+    ACCEPTED,
+    NULL_TAG,
+    PLAIN_TAGS,
+    YAML_TAG,
+    kind,
+    remedy,
+    typed,
+    value_of,
+    yaml_problem,
+)
 
 if TYPE_CHECKING:
     from yaml.nodes import MappingNode, Node
@@ -19,20 +30,6 @@ MAX_CONFIG_BYTES = 1_000_000
 #: How the mistake of giving a section something other than a mapping is explained.
 SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
-_YAML_TAG = "tag:yaml.org,2002:"
-_STR, _INT, _FLOAT, _BOOL, _NULL_TAG, _DATE = (
-    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
-)
-_PLAIN_TAGS = frozenset({_STR, _INT, _FLOAT, _BOOL, _NULL_TAG, _DATE})
-#: The YAML types each kind of value accepts: a number where a path belongs is a mistake, not a file named 5.
-_ACCEPTED = {
-    FileShape.TEXT: frozenset({_STR}),
-    FileShape.PATH_OR_NULL: frozenset({_STR, _NULL_TAG}),
-    FileShape.DURATION: frozenset({_STR, _INT, _FLOAT}),  # 90 is ninety seconds
-    FileShape.BOOLEAN: frozenset({_BOOL}),
-    FileShape.WHOLE_NUMBER: frozenset({_INT}),
-}
-_TYPE_NAMES = {_STR: "the text", _INT: "the number", _FLOAT: "the number", _BOOL: "the boolean", _DATE: "the date"}
 
 
 def read_config_file(path: Path, *, display: str, origin: str | None) -> Layer:
@@ -62,13 +59,13 @@ def parse_config_text(text: str, *, display: str) -> Layer:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}" if mark else ""
-        return unusable(f"{display}{at}: invalid YAML: {_yaml_problem(exc)}")
+        return unusable(f"{display}{at}: invalid YAML: {yaml_problem(exc)}")
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
         return unusable(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed")
     except (yaml.YAMLError, RecursionError):
         return unusable(f"{display}: invalid YAML: nested too deeply or unreadable")
-    if root is None or root.tag == _NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
+    if root is None or root.tag == NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
         return Layer()
     walker = _Walker(display)
     walker.top(root)
@@ -106,7 +103,7 @@ class _Walker:
         from yaml.nodes import MappingNode
 
         if not isinstance(root, MappingNode):
-            self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {_kind(root)}")
+            self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {kind(root)}")
             self.failed.update(row.name for row in rows() if row.file_key)
             return
         keys = file_keys()
@@ -124,7 +121,7 @@ class _Walker:
             self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
         else:
             expected = row.file_expects or row.file_shape.value
-            text = self.text(node, path, expected=expected, accepts=_ACCEPTED[row.file_shape])
+            text = self.text(node, path, expected=expected, accepts=ACCEPTED[row.file_shape])
             if text is not _MISSING:
                 self.values[row.name] = Given(text, self.where(node, path))
         if len(self.problems) > before:
@@ -134,7 +131,7 @@ class _Walker:
         from yaml.nodes import MappingNode
 
         if not isinstance(node, MappingNode):
-            self.problem(node, name, what=f"expected a mapping such as {SECTION_EXAMPLES[name]}, got {_kind(node)}")
+            self.problem(node, name, what=f"expected a mapping such as {SECTION_EXAMPLES[name]}, got {kind(node)}")
             return
         keys = file_keys(name)
         for key, path, value in self.items(node, name, allowed=tuple(keys)):
@@ -148,7 +145,7 @@ class _Walker:
         seen: dict[str, int] = {}
         for key, value in node.value:
             if not isinstance(key, ScalarNode):
-                self.problem(key, parent or "top level", what=f"keys must be plain names, got {_kind(key)}")
+                self.problem(key, parent or "top level", what=f"keys must be plain names, got {kind(key)}")
                 continue
             path = f"{parent}.{key.value}" if parent else key.value
             if key.value in seen:
@@ -165,34 +162,34 @@ class _Walker:
         """The scalar's source text (so `1:30` is not read as sexagesimal 90), None for an allowed null."""
         from yaml.nodes import ScalarNode
 
-        if not isinstance(node, ScalarNode) or (node.tag == _NULL_TAG and _NULL_TAG not in accepts):
-            self.problem(node, path, what=f"expected {expected}, got {_kind(node)}")
+        if not isinstance(node, ScalarNode) or (node.tag == NULL_TAG and NULL_TAG not in accepts):
+            self.problem(node, path, what=f"expected {expected}, got {kind(node)}")
             return _MISSING
-        if node.tag not in _PLAIN_TAGS:
-            self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
+        if node.tag not in PLAIN_TAGS:
+            self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(YAML_TAG, '!!'))} is not allowed here")
             return _MISSING
         if node.tag not in accepts:
-            self.problem(node, path, what=f"expected {expected}, got {_typed(node)}{_remedy(node, accepts)}")
+            self.problem(node, path, what=f"expected {expected}, got {typed(node)}{remedy(node, accepts)}")
             return _MISSING
-        return None if node.tag == _NULL_TAG else node.value
+        return None if node.tag == NULL_TAG else node.value
 
     def blueprints(self, name: str, node: Node, key_path: str) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, key_path, what=f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
+            self.problem(node, key_path, what=f"expected a list of blueprint ids or id/name entries, got {kind(node)}")
             return
         entries: list[Blueprint] = []
         first_line: dict[int, int] = {}
         for index, item in enumerate(node.value):
             path = f"{key_path}[{index}]"
             if isinstance(item, MappingNode):
-                entry, id_node, id_path = self.entry(item, path), _value_of(item, "id"), f"{path}.id"
+                entry, id_node, id_path = self.entry(item, path), value_of(item, "id"), f"{path}.id"
             elif isinstance(item, ScalarNode):
                 number = self.id(item, path)
                 entry, id_node, id_path = (Blueprint(id=number) if number else None), item, path
             else:
-                self.problem(item, path, what=f"expected a blueprint id or an id/name entry, got {_kind(item)}")
+                self.problem(item, path, what=f"expected a blueprint id or an id/name entry, got {kind(item)}")
                 continue
             if entry is None or id_node is None:
                 continue
@@ -217,14 +214,14 @@ class _Walker:
         return Blueprint(id=number, name=name, allow_failure=bool(allow))
 
     def name(self, node: Node, path: str) -> str | None:
-        raw = self.text(node, path, expected="a display name", accepts=_ACCEPTED[FileShape.TEXT])
+        raw = self.text(node, path, expected="a display name", accepts=ACCEPTED[FileShape.TEXT])
         if isinstance(raw, str) and not raw.strip():
             self.problem(node, path, what="the display name is empty")
         # One line: names end up in table cells and testcase names.
         return " ".join(raw.split()) if isinstance(raw, str) and raw.strip() else None
 
     def boolean(self, node: Node, path: str) -> bool | None:
-        raw = self.text(node, path, expected="true or false", accepts=_ACCEPTED[FileShape.BOOLEAN])
+        raw = self.text(node, path, expected="true or false", accepts=ACCEPTED[FileShape.BOOLEAN])
         if not isinstance(raw, str):
             return None
         try:
@@ -234,7 +231,7 @@ class _Walker:
             return None
 
     def id(self, node: Node, path: str) -> int | None:
-        raw = self.text(node, path, expected="a positive integer id", accepts=_ACCEPTED[FileShape.WHOLE_NUMBER])
+        raw = self.text(node, path, expected="a positive integer id", accepts=ACCEPTED[FileShape.WHOLE_NUMBER])
         if not isinstance(raw, str):
             return None
         try:
@@ -247,7 +244,7 @@ class _Walker:
         from yaml.nodes import SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, path, what=f"expected a list of blueprint ids, got {_kind(node)}")
+            self.problem(node, path, what=f"expected a list of blueprint ids, got {kind(node)}")
             return []
         ids: list[int] = []
         first_line: dict[int, int] = {}
@@ -264,19 +261,6 @@ class _Walker:
 _MISSING = object()
 
 
-def _value_of(node: MappingNode, name: str) -> Node | None:
-    return next((value for key, value in node.value if getattr(key, "value", None) == name), None)
-
-
-def _yaml_problem(exc: Any) -> str:
-    """PyYAML's context and problem as one line ("while parsing a flow sequence, expected ',' or ']' ...")."""
-    parts = [str(part) for part in (exc.context, exc.problem) if part]
-    what = " ".join(", ".join(parts or ["unreadable"]).split())
-    if "'\\t'" in what:
-        what += " (indent with spaces: YAML does not allow tabs there)"
-    return what
-
-
 def _unknown(name: str, allowed: tuple[str, ...]) -> str:
     if name == "api_key":
         # Never in a committed file: it would be readable by anyone with the repository.
@@ -285,36 +269,6 @@ def _unknown(name: str, allowed: tuple[str, ...]) -> str:
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
     return f"unknown key; known keys: {', '.join(sorted(allowed))}"
-
-
-def _typed(node: Node) -> str:
-    """A scalar of the wrong type as the user wrote it: ``the number 5``, ``the text '8'``."""
-    value = show(str(node.value)) if node.tag == _STR else str(node.value)
-    return f"{_TYPE_NAMES.get(node.tag, 'the value')} {value}"
-
-
-def _remedy(node: Node, accepts: frozenset[str]) -> str:
-    """How to write it so it is read as intended: quoted for text, unquoted when the text is a true/number."""
-    import yaml
-    from yaml.nodes import ScalarNode
-
-    if _STR in accepts:
-        # Only where a number is no reading of its own (a duration takes 90 as seconds).
-        return "; quote it if that is meant as text" if _INT not in accepts else ""
-    unquoted = yaml.SafeLoader("").resolve(ScalarNode, str(node.value), (True, False))
-    return "; write it without quotes" if unquoted in accepts else ""
-
-
-def _kind(node: Node) -> str:
-    from yaml.nodes import MappingNode, SequenceNode
-
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if node.tag == _NULL_TAG:
-        return "nothing (null)"
-    return f"the value {show(str(node.value))}"
 
 
 __all__ = ["ENTRY_KEYS", "MAX_CONFIG_BYTES", "parse_config_text", "read_config_file", "top_keys"]
