@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gate.config import JunitLayout
+from gate.config import Blueprint, JunitLayout
 from gate.durations import parse_duration
 
 #: The overall deadline: more than zero (nothing can finish in no time) and at most a day (no CI job runs longer).
@@ -76,17 +76,29 @@ def parse_id_list(texts: Iterable[str]) -> tuple[int, ...]:
 
 
 def parse_timeout(text: str) -> float:
-    seconds = parse_duration(text)
+    seconds = _signed_duration(text)
     if not 0 < seconds <= MAX_TIMEOUT_S:
         raise ValueError(f"the timeout must be more than 0s and at most 24h, got {show(text)}")
     return seconds
 
 
 def parse_poll_interval(text: str) -> float:
-    seconds = parse_duration(text)
+    seconds = _signed_duration(text)
     if not MIN_POLL_INTERVAL_S <= seconds <= MAX_POLL_INTERVAL_S:
         raise ValueError(f"the poll interval must be between 0.1s and 1h, got {show(text)}")
     return seconds
+
+
+def _signed_duration(text: str) -> float:
+    """Seconds, negative for ``-5s``: a duration with a minus is refused by the range check, which says what is
+    allowed, rather than as "not a duration"."""
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        try:
+            return -parse_duration(cleaned[1:])
+        except ValueError:
+            pass
+    return parse_duration(text)
 
 
 def parse_concurrency(text: str) -> int:
@@ -115,6 +127,34 @@ def parse_path(text: str) -> Path:
 def parse_optional_path(value: str | None) -> Path | None:
     """A path, or None meaning "do not write this report" (``junit: null`` in the config file)."""
     return None if value is None else parse_path(value)
+
+
+def parse_paths(value: object) -> tuple[Path, ...]:
+    """Paths from one text or several (the ``report`` command's FILE arguments)."""
+    return tuple(parse_path(text) for text in texts(value))
+
+
+def parse_id_list_value(value: object) -> tuple[int, ...]:
+    """Ids from text (``"180, 181"``), texts (repeated flags), or ints the config file already checked."""
+    if isinstance(value, tuple) and all(isinstance(item, int) for item in value):
+        return value
+    return parse_id_list(texts(value))
+
+
+def parse_blueprints(value: object) -> tuple[Blueprint, ...]:
+    """Blueprints the config file already checked, or ids from text (flags and inputs give no names)."""
+    if isinstance(value, tuple) and all(isinstance(item, Blueprint) for item in value):
+        return value
+    return tuple(Blueprint(id=i) for i in parse_id_list(texts(value)))
+
+
+def texts(value: object) -> tuple[str, ...]:
+    """A setting's text(s): one text from an input or the environment, a tuple of texts from a repeated flag."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+        return value
+    raise TypeError(f"unexpected setting value of type {type(value).__name__}")  # a layer-building bug
 
 
 def parse_api_url(text: str) -> str:
@@ -154,15 +194,19 @@ __all__ = [
     "is_loopback_host",
     "os_reason",
     "parse_api_url",
+    "parse_blueprints",
     "parse_bool",
     "parse_concurrency",
     "parse_id",
     "parse_id_list",
+    "parse_id_list_value",
     "parse_layout",
     "parse_optional_path",
     "parse_path",
+    "parse_paths",
     "parse_poll_interval",
     "parse_timeout",
     "show",
     "split_ids",
+    "texts",
 ]

@@ -6,7 +6,8 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from gate.model import Attempt, GroupRun, Outcome, RunOutcome, StepState, Verdict, unique_names
+from gate.model import Attempt, GroupRun, Outcome, RunOutcome, StepState, Verdict
+from gate.naming import unique_names
 from gate.reports.escape import one_line
 from gate.reports.junit_text import (
     CaseResult,

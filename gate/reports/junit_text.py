@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from gate.model import Attempt, RunOutcome, Step, Verdict, failure_line, parse_time
+from gate.model import Attempt, RunOutcome, Step, Verdict, failure_line, parse_api_time
 from gate.reports.escape import one_line, xml_safe
 from gate.reports.run_text import attempt_details, attempt_line, run_details, run_header, step_text
 
@@ -96,7 +96,7 @@ def junit_seconds(value: float | None) -> str | None:
 
 def junit_timestamp(value: str | None) -> str | None:
     """An API ISO 8601 time as a JUnit timestamp (UTC, no offset); None when it does not parse."""
-    parsed = parse_time(value.strip()) if value else None
+    parsed = parse_api_time(value.strip()) if value else None
     return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") if parsed else None
 
 
