@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import gc
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gate import PROG
+from gate import PROG, __version__
+from gate.config import Command
+from gate.config.flags import (
+    GateArgumentParser,
+    add_command,
+    add_setting_options,
+    epilog,
+    parse_arguments,
+    refuse_key_flag,
+)
+from gate.console import Console, ProcessTuning
 from gate.errors import ExitCode, GateError, Interrupted
 from gate.platforms import is_action_entry_point
 
@@ -24,8 +32,17 @@ if TYPE_CHECKING:
     from gate.config import Config
     from gate.execute import Tuning
 
-#: While polling, the GIL changes hands every millisecond instead of every 5 ms (CPython's default).
-POLL_SWITCH_INTERVAL_S = 0.001
+DEFAULT_DEMO_DIR = "./docketqa-demo"
+DEFAULT_SCENARIO = "mixed"
+KNOWN_SCENARIOS = "passing, failing, mixed, flaky, slow, edge, hostile, huge, generated:RUNSxSTEPS[:fail_every=N]"
+#: Same value as gate.sandbox.server.DEFAULT_KEY (a test keeps them equal); not imported, to keep --help light.
+SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
+#: What each gate command does (its --help description).
+SUMMARIES = {
+    Command.RUN: "trigger one group run for the blueprints, then wait for every run it starts",
+    Command.WAIT: "wait for test runs that were started elsewhere",
+    Command.REPORT: "no network: judge saved GET /test_run responses like a live run",
+}
 
 
 def main(
@@ -78,9 +95,9 @@ def main_exit() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    stdout, stderr = _Console(sys.stdout), _Console(sys.stderr)
-    # type: ignore: _Console is a TextIO in all the gate uses.
-    code = main(stdout=stdout, stderr=stderr, tuning=_ProcessTuning())  # type: ignore[arg-type]
+    stdout, stderr = Console(sys.stdout), Console(sys.stderr)
+    # type: ignore: a Console is a TextIO in all the gate uses.
+    code = main(stdout=stdout, stderr=stderr, tuning=ProcessTuning())  # type: ignore[arg-type]
     stdout.flush()
     stderr.flush()
     # Leave without the interpreter's teardown, which frees every module and object one by one: 40-80 ms
@@ -88,77 +105,6 @@ def main_exit() -> None:
     # report was fsynced and renamed into place, both streams are flushed, and the gate registers no atexit
     # work or non-daemon threads. mypy leaves the same way (mypy.util.hard_exit).
     os._exit(code)
-
-
-class _ProcessTuning:
-    """Interpreter-wide settings that make one gate run faster, set per phase and restored after it.
-
-    Only ``main_exit`` uses them, where the process is the gate's alone; ``main`` called as a library (tests,
-    another program) leaves the interpreter as it found it.
-    """
-
-    @contextlib.contextmanager
-    def polling(self) -> Iterator[None]:
-        """Poll workers mostly wait on sockets; when an answer arrives, its worker needs the GIL from whichever
-        thread is parsing another answer. A shorter switch interval keeps that wait short: a 300-run poll round at
-        50 ms a request came from 8% to 2% above its concurrency floor (benchmarks/bench_scale.py)."""
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(POLL_SWITCH_INTERVAL_S)
-        try:
-            yield
-        finally:
-            sys.setswitchinterval(previous)
-
-    @contextlib.contextmanager
-    def reporting(self) -> Iterator[None]:
-        """Loading and rendering build large trees of acyclic objects that reference counting frees on its own.
-        The cyclic collector would only walk them again and again: a quarter of the time of a 100,000-testcase
-        report, and what made report time grow faster than the number of testcases (benchmarks/bench_reports.py)."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            yield
-        finally:
-            if enabled:
-                gc.enable()
-
-
-class _Console:
-    """A console stream whose reader may go away (``| head``, ``>&-``): output is then dropped, so the gate still
-    writes every report, publishes and returns the verdict's exit code instead of an internal error."""
-
-    def __init__(self, stream: TextIO | None) -> None:
-        self._stream = stream  # None: Python found the descriptor closed at start
-
-    def write(self, text: str) -> int:
-        self._guarded(lambda stream: stream.write(text))
-        return len(text)
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        self._guarded(lambda stream: stream.flush())
-
-    def isatty(self) -> bool:
-        return self._stream is not None and self._stream.isatty()
-
-    def _guarded(self, action: Callable[[TextIO], object]) -> None:
-        stream = self._stream
-        if stream is None:
-            return
-        try:
-            action(stream)
-        except (BrokenPipeError, ValueError) as exc:  # the reader is gone, or the stream was closed
-            if isinstance(exc, ValueError) and not stream.closed:
-                raise  # e.g. an encoding error: a bug to report, not a console that went away
-            self._stream = None
-            # Python flushes sys.stdout at exit: aim the descriptor at /dev/null so that flush cannot fail either.
-            with contextlib.suppress(OSError, ValueError):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,11 +133,9 @@ class _Invocation:
 def _dispatch(args: list[str], invocation: _Invocation) -> int:
     env, out, err, cwd = invocation.env, invocation.out, invocation.err, invocation.cwd
     if is_action_entry_point(args, env):
-        from gate.config.action import load_action_config
+        from gate.config.load import load_action_config
 
         return invocation.execute(load_action_config(env, cwd=cwd))
-
-    from gate.cli_args import build_parser
 
     parser = build_parser()
     if not args:
@@ -209,15 +153,13 @@ def _dispatch(args: list[str], invocation: _Invocation) -> int:
 
         return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err, tuning=invocation.tuning)
 
-    from gate.config import load_config
+    from gate.config.load import load_config
 
     return invocation.execute(load_config(ns, env=env, cwd=cwd))
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:
     """argparse prints help and usage errors itself (exit 0 / 2): route them to our streams."""
-    from gate.cli_args import parse_arguments
-
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
@@ -226,9 +168,65 @@ def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err
         sys.stdout, sys.stderr = saved
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: the gate commands' options come from the settings table, sandbox and demo have their own."""
+    # allow_abbrev=False: "--api-key X" must never be read as an abbreviation of "--api-key-file X".
+    parser = GateArgumentParser(
+        prog=PROG, description="CI gate for DocketQA browser tests: trigger or follow runs, report, decide.",
+        allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(),
+    )  # fmt: skip
+    refuse_key_flag(parser)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=GateArgumentParser)
+    for command, summary in SUMMARIES.items():
+        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog()), command)
+    _add_sandbox(commands)
+    _add_demo(commands)
+    return parser
+
+
+def _add_sandbox(commands: Any) -> None:
+    summary = "serve a local DocketQA-compatible API to rehearse a pipeline against"
+    sandbox = add_command(commands, "sandbox", summary=summary, epilog=epilog())
+    sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
+    sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                         help=f"scenario: {KNOWN_SCENARIOS} (default {DEFAULT_SCENARIO})")  # fmt: skip
+    sandbox.add_argument("--key", default=SANDBOX_DEFAULT_KEY, help="API key the sandbox accepts (a made-up key, "
+                         f"never a real one; default {SANDBOX_DEFAULT_KEY})")  # fmt: skip
+    sandbox.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="FACTOR",
+                         help="multiply the scenario's run durations by FACTOR; 0.1 finishes ten times sooner "
+                              "(default 1)")  # fmt: skip
+
+
+def _add_demo(commands: Any) -> None:
+    summary = "run the gate against a built-in sandbox and write every report; needs no account and no network"
+    demo = add_command(commands, "demo", summary=summary, epilog=epilog())
+    demo.add_argument("--out", default=DEFAULT_DEMO_DIR, metavar="DIR",
+                      help=f"directory for the reports (default {DEFAULT_DEMO_DIR})")  # fmt: skip
+    demo.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                      help=f"scenario: {KNOWN_SCENARIOS} (default {DEFAULT_SCENARIO})")  # fmt: skip
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
 def _print_error(err: TextIO, message: str) -> None:
     err.write(f"{PROG}: error: {message}\n")
     err.flush()
 
 
-__all__ = ["Interrupted", "main", "main_exit"]
+__all__ = ["Interrupted", "build_parser", "main", "main_exit"]
