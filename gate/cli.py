@@ -21,7 +21,6 @@ from gate.config.flags import (
     parse_arguments,
     refuse_key_flag,
 )
-from gate.console import Console, ProcessTuning
 from gate.errors import ExitCode, GateError, Interrupted
 from gate.platforms import is_action_entry_point
 
@@ -59,7 +58,7 @@ def main(
     """Run the CLI and return the exit code; the only place that maps errors to exit codes.
 
     ``clock`` and ``wall_clock`` (HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual time.
-    ``tuning`` (interpreter settings per phase) comes only from ``main_exit``, whose process is the gate's alone.
+    ``tuning`` (interpreter settings per phase) comes only from ``gate.console.main_exit``: its process is ours.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ) if env is None else dict(env)
@@ -86,25 +85,6 @@ def main(
             "and report it",
         )
         return int(ExitCode.INTERNAL)
-
-
-def main_exit() -> None:
-    """Console-script entry point."""
-    for stream in (sys.stdout, sys.stderr):
-        # Windows runners may not give a UTF-8 console: a ✓ in a step list must never crash the gate.
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
-    stdout, stderr = Console(sys.stdout), Console(sys.stderr)
-    # type: ignore: a Console is a TextIO in all the gate uses.
-    code = main(stdout=stdout, stderr=stderr, tuning=ProcessTuning())  # type: ignore[arg-type]
-    stdout.flush()
-    stderr.flush()
-    # Leave without the interpreter's teardown, which frees every module and object one by one: 40-80 ms
-    # between the verdict and the next pipeline step (benchmarks/bench_latency.py). Nothing is lost: each
-    # report was fsynced and renamed into place, both streams are flushed, and the gate registers no atexit
-    # work or non-daemon threads. mypy leaves the same way (mypy.util.hard_exit).
-    os._exit(code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,4 +209,4 @@ def _print_error(err: TextIO, message: str) -> None:
     err.flush()
 
 
-__all__ = ["Interrupted", "build_parser", "main", "main_exit"]
+__all__ = ["Interrupted", "build_parser", "main"]

@@ -24,7 +24,7 @@ SAVE_HINT = "save the body of GET /test_run/{id}"
 
 class Tuning(Protocol):
     """Interpreter settings for the phases of a run. Only the owner of the process may supply one (the console
-    entry point, ``gate.cli.main_exit``): a library function never changes interpreter-wide state itself."""
+    entry point, ``gate.console.main_exit``): a library function never changes interpreter-wide state itself."""
 
     def polling(self) -> contextlib.AbstractContextManager[None]:
         """Around following the runs."""

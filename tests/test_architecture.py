@@ -115,7 +115,7 @@ def test_no_gate_module_is_longer_than_the_house_limit() -> None:
     assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
 
 
-#: Calls that change the whole interpreter; only what the console process owns (gate/console.py) may make them.
+#: Calls that change the whole interpreter; only the console entry point (gate/console.py) may make them.
 PROCESS_WIDE_CALLS = {
     ("sys", "setswitchinterval"),
     ("sys", "setrecursionlimit"),
@@ -126,8 +126,7 @@ PROCESS_WIDE_CALLS = {
 
 
 def test_only_the_console_entry_point_changes_interpreter_wide_settings() -> None:
-    """Library modules never call sys.setswitchinterval, gc.disable and the like; gate/console.py, which only
-    the console entry point (cli.main_exit) uses, may."""
+    """Library modules never call sys.setswitchinterval, gc.disable and the like; gate/console.py (main_exit) may."""
     found = []
     for name, path in gate_modules().items():
         if name == "gate.console":
