@@ -21,7 +21,7 @@ from gate.summary import (
     run_links,
     table_row,
 )
-from gate.text import safe_link
+from gate.text import no_notifications, safe_link, unicode_safe
 
 #: GitHub refuses issue comments longer than this (GitLab's note limit is higher: one size fits both).
 MAX_COMMENT_CHARS = 65_536
@@ -30,7 +30,7 @@ LIMIT_NAME = "the 65,536-character comment limit"
 LEVELS = (Detail.FULL, Detail.SHORT_RESULTS, Detail.FAILURES_ONLY)
 # Kept as is in the hidden marker; everything else is percent-encoded, so no key can end the HTML comment
 # ("-->" needs ">") or differ from another key only in invisible characters.
-_KEY_SAFE = "-_.:/@+()[],=#"
+_KEY_SAFE = "-_.:/+()[],="
 _HEX = re.compile("[^0-9a-fA-F]")
 
 
@@ -53,7 +53,7 @@ def marker(key: str) -> str:
 
 def comment_size(text: str) -> int:
     """Length as GitHub may count it: UTF-16 code units, never fewer than characters (emoji count twice)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(unicode_safe(text).encode("utf-16-le")) // 2
 
 
 def render_comment(outcome: Outcome, context: CommentContext, *, limit_chars: int = MAX_COMMENT_CHARS) -> str:
@@ -63,11 +63,15 @@ def render_comment(outcome: Outcome, context: CommentContext, *, limit_chars: in
     bottom = "\n" + _footer(outcome, context)
     budget = limit_chars - comment_size(top) - comment_size(bottom)
     for level in LEVELS:
-        text = "\n".join(_pieces(outcome, groups, level)) + "\n"
+        # unicode_safe: a lone surrogate is not valid JSON text for the API (the escapers drop them already).
+        text = unicode_safe(no_notifications("\n".join(_pieces(outcome, groups, level)) + "\n"))
         if comment_size(text) <= budget:
             return top + text + bottom
-    # UTF-8 bytes are never fewer than UTF-16 code units, so a body that fits in bytes fits in characters.
-    return top + rows_that_fit(outcome, max(budget, 0), limit_name=LIMIT_NAME) + bottom
+    # UTF-8 bytes are never fewer than UTF-16 code units, so a body that fits in bytes fits in characters;
+    # each defused sign adds 7 characters, so room is kept for them.
+    rows = rows_that_fit(outcome, max(budget, 0), limit_name=LIMIT_NAME)
+    signs = len(rows) - len(rows.replace("@", "").replace("#", ""))
+    return top + unicode_safe(no_notifications(rows_that_fit(outcome, max(budget - 7 * signs, 0), limit_name=LIMIT_NAME))) + bottom
 
 
 def _pieces(outcome: Outcome, groups: Sequence[GroupRun | None], level: Detail) -> Iterator[str]:

@@ -11,6 +11,9 @@ import pytest
 
 #: The key every test uses. The leak guard fails any test whose output, files or exceptions contain it.
 TEST_API_KEY = "dq_test_SECRET-KEY-4f9c2a7e51"
+#: The GitHub and GitLab tokens of the forge fakes (tests/forge_fakes.py): guarded the same way.
+TEST_FORGE_TOKENS = ("ghs_TEST-github-token-7Qx9Zr2Lm4", "glpat-TEST-gitlab-token-8Kd3Wp")
+SECRETS = (TEST_API_KEY, *TEST_FORGE_TOKENS)
 
 _texts_key = pytest.StashKey[list]()
 
@@ -54,11 +57,19 @@ def _scan_files(root: Path) -> list[str]:
         if path.suffix == ".key":
             continue
         try:
-            if path.is_file() and path.stat().st_size < 64 * 1024 * 1024 and TEST_API_KEY.encode() in path.read_bytes():
+            if path.is_file() and path.stat().st_size < 64 * 1024 * 1024 and _leaks_bytes(path.read_bytes()):
                 found.append(f"file {path}")
         except OSError:
             continue
     return found
+
+
+def _leaks(text: str) -> bool:
+    return any(secret in text for secret in SECRETS)
+
+
+def _leaks_bytes(data: bytes) -> bool:
+    return any(secret.encode() in data for secret in SECRETS)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,14 +78,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when != "call":
         return
-    leaks = [f"captured {name}" for name, text in report.sections if TEST_API_KEY in text]
-    if call.excinfo is not None and TEST_API_KEY in str(call.excinfo.value):
+    leaks = [f"captured {name}" for name, text in report.sections if _leaks(text)]
+    if call.excinfo is not None and _leaks(str(call.excinfo.value)):
         leaks.append("exception message")
-    if any(TEST_API_KEY in text for text in item.stash.get(_texts_key, [])):
+    if any(_leaks(text) for text in item.stash.get(_texts_key, [])):
         leaks.append("registered output")
     tmp = getattr(item, "funcargs", {}).get("tmp_path")
     if isinstance(tmp, Path) and tmp.exists():
         leaks += _scan_files(tmp)
     if leaks:
         report.outcome = "failed"
-        report.longrepr = "API key leaked into: " + ", ".join(leaks)
+        report.longrepr = "API key or forge token leaked into: " + ", ".join(leaks)
