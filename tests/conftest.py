@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-#: The key every test uses. The leak guard fails any test whose output, files or exceptions contain it.
-TEST_API_KEY = "dq_test_SECRET-KEY-4f9c2a7e51"
-#: The GitHub and GitLab tokens of the forge fakes (tests/forge_fakes.py): guarded the same way.
-TEST_FORGE_TOKENS = ("ghs_TEST-github-token-7Qx9Zr2Lm4", "glpat-TEST-gitlab-token-8Kd3Wp")
-SECRETS = (TEST_API_KEY, *TEST_FORGE_TOKENS)
+from tests.support.cli import CliResult
+from tests.support.keys import SECRETS
 
 _texts_key = pytest.StashKey[list]()
-
-
-@dataclasses.dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from gate.client_text import excerpt
 from gate.clock import Clock
-from gate.comment_body import CommentContext, marker, render_comment
 from gate.model import Outcome
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, ForgeHttp, Written, WrittenAs
+from gate.reports.comment import CommentContext, marker, render_comment
 from gate.secret import Secret
 
 TOKEN_VARIABLE = "DOCKETQA_GITLAB_TOKEN"
