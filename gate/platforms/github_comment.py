@@ -47,10 +47,6 @@ def comment_on_github(
     if not token:
         raise CommentFailed("no GitHub token: pass the github-token input (default ${{ github.token }}) or set GITHUB_TOKEN")
     pull = event_pull_request(env, read_event(env))
-    head = pull.get("head")
-    sha = (head.get("sha") if isinstance(head, dict) else None) or env.get("GITHUB_SHA", "")
-    server = env.get("GITHUB_SERVER_URL", "").rstrip("/") or DEFAULT_SERVER_URL
-    run_id = env.get("GITHUB_RUN_ID", "")
     http = ForgeHttp(
         forge="GitHub", base_url=env.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL, token=token,
         auth_headers=auth_headers(token.reveal()), explain=explain, clock=clock, wall_clock=wall_clock,
@@ -58,12 +54,7 @@ def comment_on_github(
     )
     try:
         numbers = _pull_numbers(http, pr=pr, pull=pull, repository=repository, sha=env.get("GITHUB_SHA", ""))
-        key = key or " / ".join(part for part in (env.get("GITHUB_WORKFLOW"), env.get("GITHUB_JOB")) if part)
-        context = CommentContext(
-            key=key or "docketqa-gate", updated_at=wall_clock(), commit=sha or None,
-            commit_url=f"{server}/{repository}/commit/{sha}" if sha else None,
-            run_url=f"{server}/{repository}/actions/runs/{run_id}" if run_id.isdigit() else None,
-        )
+        context = _context(env, pull=pull, repository=repository, key=key, now=wall_clock())
         body = render_comment(outcome, context)
         return [
             upsert_comment(http, repository=repository, number=n, marker=marker(context.key), body=body,
@@ -72,6 +63,23 @@ def comment_on_github(
         ]
     finally:
         http.close()
+
+
+def _context(
+    env: Mapping[str, str], *, pull: Mapping[str, Any], repository: str, key: str | None, now: dt.datetime
+) -> CommentContext:
+    """The key (default: workflow / job), the commit the pull request's head is at, and the workflow run's link."""
+    head = pull.get("head")
+    # On pull_request events GITHUB_SHA is GitHub's merge commit; reviewers know the head commit.
+    sha = (head.get("sha") if isinstance(head, dict) else None) or env.get("GITHUB_SHA", "")
+    server = env.get("GITHUB_SERVER_URL", "").rstrip("/") or DEFAULT_SERVER_URL
+    run_id = env.get("GITHUB_RUN_ID", "")
+    key = key or " / ".join(part for part in (env.get("GITHUB_WORKFLOW"), env.get("GITHUB_JOB")) if part)
+    return CommentContext(
+        key=key or "docketqa-gate", updated_at=now, commit=sha or None,
+        commit_url=f"{server}/{repository}/commit/{sha}" if sha else None,
+        run_url=f"{server}/{repository}/actions/runs/{run_id}" if run_id.isdigit() else None,
+    )
 
 
 def _pull_numbers(http: ForgeHttp, *, pr: int | None, pull: Mapping[str, Any], repository: str, sha: str) -> list[int]:

@@ -44,13 +44,7 @@ def comment_on_gitlab(
         raise CommentFailed("CI_API_V4_URL or CI_PROJECT_ID is not set: run inside GitLab CI")
     if not token:
         raise CommentFailed(f"no GitLab token: {TOKEN_HINT}")
-    sha = env.get("CI_COMMIT_SHA", "").strip()
-    project_url = env.get("CI_PROJECT_URL", "").rstrip("/")
-    context = CommentContext(
-        key=key or env.get("CI_JOB_NAME", "").strip() or "docketqa-gate", updated_at=wall_clock(), commit=sha or None,
-        commit_url=f"{project_url}/-/commit/{sha}" if sha and project_url else None,
-        run_url=env.get("CI_PIPELINE_URL", "").strip() or None,
-    )
+    context = _context(env, key=key, now=wall_clock())
     http = ForgeHttp(
         forge="GitLab", base_url=api_url, token=token, auth_headers=auth_headers(token.reveal()), explain=explain,
         clock=clock, wall_clock=wall_clock, base_hint="CI_API_V4_URL",
@@ -63,6 +57,17 @@ def comment_on_gitlab(
                             author_id=author_id, create=create)]
     finally:
         http.close()
+
+
+def _context(env: Mapping[str, str], *, key: str | None, now: dt.datetime) -> CommentContext:
+    """The key (default: the job name), the commit tested and the pipeline's link."""
+    sha = env.get("CI_COMMIT_SHA", "").strip()
+    project_url = env.get("CI_PROJECT_URL", "").rstrip("/")
+    return CommentContext(
+        key=key or env.get("CI_JOB_NAME", "").strip() or "docketqa-gate", updated_at=now, commit=sha or None,
+        commit_url=f"{project_url}/-/commit/{sha}" if sha and project_url else None,
+        run_url=env.get("CI_PIPELINE_URL", "").strip() or None,
+    )
 
 
 def auth_headers(token: str) -> dict[str, str]:
