@@ -45,7 +45,7 @@ def comment_on_github(
     if "/" not in repository:
         raise CommentFailed("GITHUB_REPOSITORY is not set to owner/name: run inside GitHub Actions")
     if not token:
-        raise CommentFailed("no GitHub token: pass the github-token input (default ${{ github.token }}) or set GITHUB_TOKEN")
+        raise CommentFailed("no GitHub token: set GITHUB_TOKEN, the github-token input, or --github-token-file PATH")
     pull = event_pull_request(env, read_event(env))
     http = ForgeHttp(
         forge="GitHub", base_url=env.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL, token=token,
@@ -130,7 +130,7 @@ def explain(status: int, message: str, call: str) -> str:
     """The warning line for a refusal that another try cannot fix, naming what to change."""
     said = f" ({message})" if message else ""
     if status == 401:
-        return f"GitHub rejected the token for {call} (HTTP 401{said}): check the github-token input or GITHUB_TOKEN"
+        return f"GitHub rejected the token for {call} (HTTP 401{said}): check GITHUB_TOKEN, the github-token input or --github-token-file"
     if status == 403 and "not accessible by integration" in message.lower():
         return f"GitHub refused {call} (HTTP 403{said}): {PERMISSION_HINT}; {FORK_HINT}"
     if status == 403:

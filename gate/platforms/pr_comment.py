@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Callable, Mapping
 
 from gate.clock import Clock, SystemClock
+from gate.config import CommentMode, CommentSettings
 from gate.model import Outcome, Verdict
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, Written, WrittenAs
 from gate.secret import Secret
-
-
-class CommentMode(enum.Enum):
-    OFF = "off"
-    #: Create or update the comment on every run.
-    ALWAYS = "always"
-    #: Create one only when the verdict is not a pass; always update an existing one (so it turns green).
-    FAILURES = "failures"
-
-
-@dataclasses.dataclass(frozen=True)
-class CommentOptions:
-    mode: CommentMode = CommentMode.OFF
-    #: Which sticky comment this gate job owns; None: the CI's workflow + job (GitHub) or job name (GitLab).
-    key: str | None = None
-    #: The pull request (GitHub) or merge request IID (GitLab), when the event does not say.
-    pr: int | None = None
-    #: The login whose comments may be ours (GitHub); None: github-actions[bot].
-    author: str | None = None
-    github_token: Secret | None = None
-    gitlab_token: Secret | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,24 +23,24 @@ class CommentNote:
 
 def write_comment(
     outcome: Outcome,
-    options: CommentOptions,
+    settings: CommentSettings,
     *,
     env: Mapping[str, str],
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
 ) -> list[CommentNote]:
-    """Create or update this gate job's comment as ``options.mode`` says; never raises, never decides the exit."""
-    if options.mode is CommentMode.OFF:
+    """Create or update this gate job's comment as ``settings.mode`` says; never raises, never decides the exit."""
+    if settings.mode is CommentMode.OFF:
         return []
     wall = wall_clock or (lambda: dt.datetime.now(dt.timezone.utc))
-    create = options.mode is CommentMode.ALWAYS or outcome.verdict is not Verdict.PASSED
+    create = settings.mode is CommentMode.ALWAYS or outcome.verdict is not Verdict.PASSED
     try:
-        written, noun = _write(outcome, options, env=env, create=create, clock=clock or SystemClock(), wall=wall)
+        written, noun = _write(outcome, settings, env=env, create=create, clock=clock or SystemClock(), wall=wall)
     except CommentSkipped as exc:
         return [CommentNote(exc.message)]
     except CommentFailed as exc:
         text = f"no pull-request comment: {exc.message}"
-        for token in _tokens(options, env):  # last line of defence: the messages never quote a token
+        for token in _tokens(settings):  # last line of defence: the messages never quote a token
             text = token.redact(text)
         return [CommentNote(text, warning=True)]
     except Exception as exc:  # noqa: BLE001 - a courtesy: whatever breaks here must not change the verdict
@@ -72,7 +51,7 @@ def write_comment(
 
 def _write(
     outcome: Outcome,
-    options: CommentOptions,
+    settings: CommentSettings,
     *,
     env: Mapping[str, str],
     create: bool,
@@ -83,17 +62,17 @@ def _write(
         from gate.platforms.github_comment import comment_on_github
 
         written = comment_on_github(
-            outcome, env=env, key=options.key, pr=options.pr, author=options.author,
-            token=options.github_token or Secret(env.get("GITHUB_TOKEN", "").strip()),
+            outcome, env=env, key=settings.key, pr=settings.pr, author=settings.author,
+            token=settings.github_token or Secret(""),
             create=create, clock=clock, wall_clock=wall,
         )
         return written, "pull request #"
     if env.get("GITLAB_CI") == "true":
-        from gate.platforms.gitlab_note import TOKEN_VARIABLE, comment_on_gitlab
+        from gate.platforms.gitlab_note import comment_on_gitlab
 
         written = comment_on_gitlab(
-            outcome, env=env, key=options.key, iid=options.pr,
-            token=options.gitlab_token or Secret(env.get(TOKEN_VARIABLE, "").strip()),
+            outcome, env=env, key=settings.key, iid=settings.pr,
+            token=settings.gitlab_token or Secret(""),
             create=create, clock=clock, wall_clock=wall,
         )
         return written, "merge request !"
@@ -108,7 +87,5 @@ def said(written: Written, noun: str) -> CommentNote:
     return CommentNote(f"{written.action.value} the comment on {where}" + (f": {written.url}" if written.url else ""))
 
 
-def _tokens(options: CommentOptions, env: Mapping[str, str]) -> list[Secret]:
-    found = [options.github_token, options.gitlab_token]
-    found += [Secret(env.get(name, "").strip()) for name in ("GITHUB_TOKEN", "DOCKETQA_GITLAB_TOKEN")]
-    return [token for token in found if token]
+def _tokens(settings: CommentSettings) -> list[Secret]:
+    return [token for token in (settings.github_token, settings.gitlab_token) if token]

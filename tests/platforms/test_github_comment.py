@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from gate.clock import FakeClock
+from gate.config import CommentMode, CommentSettings
 from gate.model import Outcome
-from gate.platforms.pr_comment import CommentMode, CommentNote, CommentOptions, write_comment
+from gate.platforms.pr_comment import CommentNote, write_comment
 from gate.reports.comment import marker
+from gate.secret import Secret
 from tests.support.forges import BOT, TEST_GITHUB_TOKEN, FakeGitHub, Fault, github
 from tests.support.http_fixture import free_port
 from tests.support.outcomes import finished, load, outcome_of, seed_scenario
@@ -36,18 +38,17 @@ def env_for(fake: FakeGitHub, tmp_path: Path, *, event: str = "pull_request", nu
     return {
         "GITHUB_ACTIONS": "true", "GITHUB_API_URL": fake.url, "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_REPOSITORY": "octo/app", "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(path),
-        "GITHUB_SHA": HEAD_SHA if event == "push" else MERGE_SHA, "GITHUB_TOKEN": TEST_GITHUB_TOKEN,
+        "GITHUB_SHA": HEAD_SHA if event == "push" else MERGE_SHA,
         "GITHUB_WORKFLOW": "CI", "GITHUB_JOB": "e2e", "GITHUB_RUN_ID": "4242",
     }
 
 
 def comment(
     outcome: Outcome, env: dict[str, str], *, mode: CommentMode = CommentMode.ALWAYS, clock: FakeClock | None = None,
-    **options: Any,
+    token: str | None = TEST_GITHUB_TOKEN, **settings: Any,
 ) -> list[CommentNote]:
-    return write_comment(
-        outcome, CommentOptions(mode=mode, **options), env=env, clock=clock or FakeClock(), wall_clock=lambda: NOW
-    )
+    chosen = CommentSettings(mode=mode, github_token=Secret(token) if token else None, **settings)
+    return write_comment(outcome, chosen, env=env, clock=clock or FakeClock(), wall_clock=lambda: NOW)
 
 
 def test_the_first_run_creates_one_comment_that_tells_the_story(tmp_path: Path) -> None:
@@ -274,7 +275,7 @@ def test_an_unreachable_api_is_one_warning_that_names_the_setting(tmp_path: Path
 @pytest.mark.parametrize(("status", "expected"), [
     (404, "check the pull request number (--pr, pr-number), GITHUB_REPOSITORY"),
     (422, "GitHub refused POST /repos/octo/app/issues/12/comments (HTTP 422 (Validation Failed))"),
-    (401, "check the github-token input or GITHUB_TOKEN"),
+    (401, "check GITHUB_TOKEN, the github-token input or --github-token-file"),
 ])
 def test_refusals_are_one_warning_that_says_what_to_change(tmp_path: Path, status: int, expected: str) -> None:
     with github() as fake:
@@ -294,9 +295,7 @@ def test_a_redirect_to_another_host_is_not_followed_with_the_token(tmp_path: Pat
 
 def test_no_token_is_one_warning_and_no_request(tmp_path: Path) -> None:
     with github() as fake:
-        env = env_for(fake, tmp_path)
-        del env["GITHUB_TOKEN"]
-        text = one_warning(comment(seed_scenario(), env))
+        text = one_warning(comment(seed_scenario(), env_for(fake, tmp_path), token=None))
     assert "no GitHub token" in text and fake.seen() == []
 
 

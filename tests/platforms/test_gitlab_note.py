@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from gate.clock import FakeClock
+from gate.config import CommentMode, CommentSettings
 from gate.model import Outcome
-from gate.platforms.pr_comment import CommentMode, CommentNote, CommentOptions, write_comment
+from gate.platforms.pr_comment import CommentNote, write_comment
 from gate.reports.comment import marker
+from gate.secret import Secret
 from tests.support.forges import TEST_GITLAB_TOKEN, FakeGitLab, Fault, gitlab
 from tests.support.http_fixture import free_port
 from tests.support.outcomes import finished, load, outcome_of, seed_scenario
@@ -25,7 +27,7 @@ def env_for(fake: FakeGitLab, *, iid: str | None = "5") -> dict[str, str]:
     env = {
         "GITLAB_CI": "true", "CI_API_V4_URL": fake.url, "CI_PROJECT_ID": "42", "CI_JOB_NAME": "docketqa",
         "CI_COMMIT_SHA": SHA, "CI_PROJECT_URL": "https://gitlab.example/group/app",
-        "CI_PIPELINE_URL": "https://gitlab.example/group/app/-/pipelines/99", "DOCKETQA_GITLAB_TOKEN": TEST_GITLAB_TOKEN,
+        "CI_PIPELINE_URL": "https://gitlab.example/group/app/-/pipelines/99",
         # The job token is always there and cannot write notes: it must never be used.
         "CI_JOB_TOKEN": "job-token-not-for-notes",
     }
@@ -35,10 +37,9 @@ def env_for(fake: FakeGitLab, *, iid: str | None = "5") -> dict[str, str]:
 
 
 def note(outcome: Outcome, env: dict[str, str], *, mode: CommentMode = CommentMode.ALWAYS,
-         clock: FakeClock | None = None, **options: Any) -> list[CommentNote]:
-    return write_comment(
-        outcome, CommentOptions(mode=mode, **options), env=env, clock=clock or FakeClock(), wall_clock=lambda: NOW
-    )
+         clock: FakeClock | None = None, token: str | None = TEST_GITLAB_TOKEN, **settings: Any) -> list[CommentNote]:
+    chosen = CommentSettings(mode=mode, gitlab_token=Secret(token) if token else None, **settings)
+    return write_comment(outcome, chosen, env=env, clock=clock or FakeClock(), wall_clock=lambda: NOW)
 
 
 def test_a_merge_request_pipeline_gets_one_note_updated_on_the_next_run() -> None:
@@ -102,9 +103,7 @@ def test_pr_option_names_the_merge_request_in_a_branch_pipeline() -> None:
 
 def test_no_gitlab_token_is_one_warning_that_names_the_variable() -> None:
     with gitlab() as fake:
-        env = env_for(fake)
-        del env["DOCKETQA_GITLAB_TOKEN"]
-        (warning,) = note(seed_scenario(), env)
+        (warning,) = note(seed_scenario(), env_for(fake), token=None)
     assert warning.warning and "set DOCKETQA_GITLAB_TOKEN" in warning.text and "CI_JOB_TOKEN" in warning.text
     assert fake.seen() == []
 
