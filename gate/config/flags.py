@@ -6,11 +6,11 @@ import argparse
 import re
 from typing import Any, NoReturn
 
+from gate import PROG
 from gate.config import Command
 from gate.config.settings import FlagKind, Setting, rows
 from gate.errors import UsageError
 
-PROG = "docketqa-gate"
 UNRECOGNIZED = "unrecognized arguments: "
 KEY_FLAG_REFUSED = (
     "the API key is never accepted as a flag value (it would show in process lists and shell history): "

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from gate import __version__
-from gate.client_text import api_message, excerpt, never_connected
 from gate.clock import Clock
+from gate.failures import api_message, excerpt, never_connected
 from gate.retry import RetryPolicy, parse_retry_after
 from gate.secret import Secret
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gate.client_text import excerpt
 from gate.clock import Clock
+from gate.failures import excerpt
 from gate.model import Outcome
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, ForgeHttp, Written, WrittenAs
 from gate.reports.comment import CommentContext, marker, render_comment

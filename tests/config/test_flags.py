@@ -179,7 +179,7 @@ def test_parse_error_through_the_cli_exits_2(cli: Callable[..., CliResult]) -> N
 
 def test_sandbox_defaults_match_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     """`sandbox` defaults to loopback, a free port, a real scenario and the sandbox's own key; help lists scenarios."""
-    from gate.sandbox.scenarios import scenario_names
+    from gate.sandbox.registry import scenario_names
     from gate.sandbox.server import DEFAULT_KEY
 
     args = parse("sandbox")
@@ -195,7 +195,7 @@ def test_sandbox_defaults_match_the_sandbox(capsys: pytest.CaptureFixture[str]) 
 
 def test_demo_defaults() -> None:
     """`demo` writes to ./docketqa-demo unless --out says otherwise."""
-    from gate.sandbox.scenarios import scenario_names
+    from gate.sandbox.registry import scenario_names
 
     args = parse("demo")
     assert args.out == "./docketqa-demo"
