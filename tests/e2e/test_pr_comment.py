@@ -13,7 +13,7 @@ import pytest
 
 from gate.cli import main
 from gate.clock import FakeClock
-from tests.support.cli import CliResult, gate_env, run_args, sandbox
+from tests.support.cli import CliResult, gate_env, run_args, sandbox, wait_args
 from tests.support.forges import FakeGitHub, Fault, github, gitlab
 from tests.support.http_fixture import free_port
 from tests.support.keys import SECRETS, TEST_GITHUB_TOKEN, TEST_GITLAB_TOKEN
@@ -122,11 +122,15 @@ def test_a_comment_that_cannot_be_written_is_one_warning_and_the_same_exit_code(
     assert sum(clock.sleeps) <= 30
 
 
-def test_run_comments_after_following_the_runs(gate: Callable[..., CliResult], tmp_path: Path) -> None:
-    """`run` against the sandbox, on a pull request: the comment tells what the gate decided."""
+@pytest.mark.parametrize("command", ["run", "wait"])
+def test_run_and_wait_comment_after_following_the_runs(
+    gate: Callable[..., CliResult], tmp_path: Path, command: str
+) -> None:
+    """`run` and `wait` against the sandbox, on a pull request: the comment tells what the gate decided."""
     with sandbox("mixed") as served, github() as fake:
         env = {**github_env(fake, tmp_path), **gate_env()}
-        result = gate(run_args(served, "--pr-comment", "failures"), env)
+        args = run_args(served) if command == "run" else wait_args(served, served.preexisting_run_ids)
+        result = gate([*args, "--pr-comment", "failures"], env)
         (posted,) = fake.ours(12)
     assert result.code == 1 and "## ❌ DocketQA: failed" in posted["body"]
 
