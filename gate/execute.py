@@ -63,8 +63,7 @@ def execute_gate(
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
     )
-    tokens = tuple(token for token in (config.comment.github_token, config.comment.gitlab_token) if token)
-    platform.begin(api_key=config.api_key, also_mask=tokens)
+    platform.begin(api_key=config.api_key, also_mask=config.comment.tokens)
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     phases = tuning or _Untuned()
@@ -84,10 +83,8 @@ def execute_gate(
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
         # After every report and output: nothing waits on the comment or is lost by it, and it decides nothing.
-        comment = _pr_comment(outcome, config, env=env, clock=clock, wall_clock=wall_clock, sanitize=platform.sanitize_log)
-        notes += [line for line, warning in comment if not warning]
-        warnings = [line for line, warning in comment if warning]
-        _conclude(outcome, written=written, notes=notes, warnings=warnings, exit_code=exit_code, out=out, err=err)
+        said, warnings = _pr_comment(outcome, config, env=env, clock=clock, wall_clock=wall_clock, sanitize=platform.sanitize_log)
+        _conclude(outcome, written=written, notes=notes + said, warnings=warnings, exit_code=exit_code, out=out, err=err)
     if failure is not None:
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
@@ -117,12 +114,12 @@ def _pr_comment(
     clock: Clock | None,
     wall_clock: Callable[[], dt.datetime] | None,
     sanitize: Callable[[str], str],
-) -> list[tuple[str, bool]]:
-    """The sticky pull-request comment's log lines, each with whether it is a warning (none when it is off)."""
+) -> tuple[list[str], list[str]]:
+    """The sticky pull-request comment's log lines: notes, and warnings (none at all when it is off)."""
     from gate.platforms.pr_comment import write_comment
 
-    notes = write_comment(outcome, config.comment, env=env, clock=clock, wall_clock=wall_clock)
-    return [(sanitize(note.text), note.warning) for note in notes]
+    said = write_comment(outcome, config.comment, env=env, clock=clock, wall_clock=wall_clock)
+    return [sanitize(n.text) for n in said if not n.warning], [sanitize(n.text) for n in said if n.warning]
 
 
 def _load_saved(config: Config, *, cwd: Path) -> Outcome:

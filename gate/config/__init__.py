@@ -51,6 +51,11 @@ class CommentSettings:
     github_token: Secret | None = None
     gitlab_token: Secret | None = None
 
+    @property
+    def tokens(self) -> tuple[Secret, ...]:
+        """The tokens given (to mask in the log and redact from messages)."""
+        return tuple(token for token in (self.github_token, self.gitlab_token) if token)
+
 
 @dataclasses.dataclass(frozen=True)
 class Blueprint:

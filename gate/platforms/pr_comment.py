@@ -40,7 +40,7 @@ def write_comment(
         return [CommentNote(exc.message)]
     except CommentFailed as exc:
         text = f"no pull-request comment: {exc.message}"
-        for token in _tokens(settings):  # last line of defence: the messages never quote a token
+        for token in settings.tokens:  # last line of defence: the messages never quote a token
             text = token.redact(text)
         return [CommentNote(text, warning=True)]
     except Exception as exc:  # noqa: BLE001 - a courtesy: whatever breaks here must not change the verdict
@@ -85,7 +85,3 @@ def said(written: Written, noun: str) -> CommentNote:
     if written.action is WrittenAs.SKIPPED:
         return CommentNote(f"passed, and {where} has no comment of this gate to update: none written (failures mode)")
     return CommentNote(f"{written.action.value} the comment on {where}" + (f": {written.url}" if written.url else ""))
-
-
-def _tokens(settings: CommentSettings) -> list[Secret]:
-    return [token for token in (settings.github_token, settings.gitlab_token) if token]
