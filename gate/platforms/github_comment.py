@@ -131,6 +131,8 @@ def explain(status: int, message: str, call: str) -> str:
     said = f" ({message})" if message else ""
     if status == 401:
         return f"GitHub rejected the token for {call} (HTTP 401{said}): check GITHUB_TOKEN, the github-token input or --github-token-file"
+    if status == 403 and "locked" in message.lower():
+        return f"GitHub refused {call} (HTTP 403{said}): the conversation is locked; unlock it to get the comment"
     if status == 403 and "not accessible by integration" in message.lower():
         return f"GitHub refused {call} (HTTP 403{said}): {PERMISSION_HINT}; {FORK_HINT}"
     if status == 403:

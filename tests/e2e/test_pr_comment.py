@@ -16,7 +16,7 @@ from gate.clock import FakeClock
 from tests.support.cli import CliResult, gate_env, run_args, sandbox, wait_args
 from tests.support.forges import FakeGitHub, Fault, github, gitlab
 from tests.support.http_fixture import free_port
-from tests.support.keys import SECRETS, TEST_GITHUB_TOKEN, TEST_GITLAB_TOKEN
+from tests.support.keys import SECRETS, TEST_API_KEY, TEST_GITHUB_TOKEN, TEST_GITLAB_TOKEN
 from tests.support.paths import FIXTURES
 
 NOW = dt.datetime(2026, 11, 29, 22, 0, tzinfo=dt.timezone.utc)
@@ -126,13 +126,16 @@ def test_a_comment_that_cannot_be_written_is_one_warning_and_the_same_exit_code(
 def test_run_and_wait_comment_after_following_the_runs(
     gate: Callable[..., CliResult], tmp_path: Path, command: str
 ) -> None:
-    """`run` and `wait` against the sandbox, on a pull request: the comment tells what the gate decided."""
+    """`run` and `wait` on a pull request: the comment tells what the gate decided; each secret goes to its own host."""
     with sandbox("mixed") as served, github() as fake:
         env = {**github_env(fake, tmp_path), **gate_env()}
         args = run_args(served) if command == "run" else wait_args(served, served.preexisting_run_ids)
         result = gate([*args, "--pr-comment", "failures"], env)
         (posted,) = fake.ours(12)
+        to_docketqa = [value for record in served.requests for value in record.headers.values()]
     assert result.code == 1 and "## ❌ DocketQA: failed" in posted["body"]
+    assert to_docketqa and not any(TEST_GITHUB_TOKEN in value for value in to_docketqa), "the token went to DocketQA"
+    assert all(TEST_API_KEY not in value for request in fake.seen() for value in request.headers.values())
 
 
 def test_a_github_token_file_is_read_masked_and_sent_only_to_github(

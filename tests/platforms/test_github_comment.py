@@ -276,11 +276,13 @@ def test_an_unreachable_api_is_one_warning_that_names_the_setting(tmp_path: Path
     (404, "check the pull request number (--pr, pr-number), GITHUB_REPOSITORY"),
     (422, "GitHub refused POST /repos/octo/app/issues/12/comments (HTTP 422 (Validation Failed))"),
     (401, "check GITHUB_TOKEN, the github-token input or --github-token-file"),
+    (403, "(Unable to create comment because issue is locked.)): the conversation is locked"),
 ])
 def test_refusals_are_one_warning_that_says_what_to_change(tmp_path: Path, status: int, expected: str) -> None:
     with github() as fake:
-        fake.fail(Fault("POST", "/comments", status, {"message": {404: "Not Found", 422: "Validation Failed",
-                                                                  401: "Bad credentials"}[status]}))
+        message = {404: "Not Found", 422: "Validation Failed", 401: "Bad credentials",
+                   403: "Unable to create comment because issue is locked."}[status]
+        fake.fail(Fault("POST", "/comments", status, {"message": message}))
         text = one_warning(comment(seed_scenario(), env_for(fake, tmp_path)))
     assert expected in text
 
