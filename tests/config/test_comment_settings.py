@@ -29,8 +29,8 @@ def test_a_flag_overrides_the_file_and_every_mistake_is_listed_at_once(tmp_path:
         "flag --pr: expected a pull or merge request number such as 12, got 'x'",
         "flag --comment-author: expected a GitHub login such as 'my-app[bot]', got 'a b'",
         ".docketqa.yml:1: pr_comment: expected one of 'off', 'always', 'failures', got 'yes'",
-        ".docketqa.yml:2: comment_key: expected a short text such as 'e2e', got the number 12; quote it if that is "
-        "meant as text",
+        (".docketqa.yml:2: comment_key: expected a short text such as 'e2e', got the number 12; quote it if that is "
+        "meant as text"),
     ]
 
 
@@ -52,6 +52,6 @@ def test_a_token_file_beats_the_environment_and_its_problems_never_quote_it(tmp_
     assert load(tmp_path, *args, "--github-token-file", "gh.key", env=env).comment.github_token == Secret("ghs_from_file")
     write(tmp_path, "bad.key", "ghs with spaces\n")
     assert problems(tmp_path, *args, "--github-token-file", "bad.key") == [
-        "flag --github-token-file: 'bad.key': the GitHub token contains spaces, line breaks or non-ASCII characters; "
-        "copy it again from GitHub"
+        ("flag --github-token-file: 'bad.key': the GitHub token contains spaces, line breaks or non-ASCII characters; "
+        "copy it again from GitHub")
     ]
