@@ -85,7 +85,8 @@ class ForgeHttp:
     forge: str
     base_url: str
     token: Secret
-    auth_headers: Mapping[str, str]
+    #: Holds the token in clear: never in a repr.
+    auth_headers: Mapping[str, str] = dataclasses.field(repr=False)
     explain: Explain
     clock: Clock
     wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)

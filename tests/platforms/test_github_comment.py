@@ -321,3 +321,15 @@ def test_the_fakes_json_is_what_githubs_models_accept(tmp_path: Path) -> None:
     for p in fake.pulls:
         models.PullRequestSimple.model_validate(p)
     assert BOT == fake.comments[9][0]["user"]["login"]
+
+
+def test_the_client_never_shows_the_token_in_its_repr() -> None:
+    from gate.platforms.forge_http import ForgeHttp
+    from gate.platforms.github_comment import auth_headers, explain
+
+    token = Secret(TEST_GITHUB_TOKEN)
+    http = ForgeHttp(forge="GitHub", base_url="http://127.0.0.1:9", token=token,
+                     auth_headers=auth_headers(token.reveal()), explain=explain, clock=FakeClock())
+    shown = repr(http)
+    http.close()
+    assert "***" in shown and "ghs_" not in shown
