@@ -9,8 +9,8 @@ from collections.abc import Callable
 from gate.clock import Clock
 from gate.errors import ApiError, Unreachable
 from gate.model import TestRun
-from gate.poller import RunSource
 from gate.retry import RetryPolicy
+from gate.run_status import RunSource
 
 #: How long `wait` keeps trying an API that has never answered (refused, unresolvable, no connection).
 UNREACHABLE_BUDGET_S = 30.0

@@ -26,8 +26,7 @@ def write_atomic(
     """Replace ``path`` with ``data`` so readers see the old file or the new one, never a part.
 
     Parent directories are created. With ``owner_of`` and root privileges, the file and the directories
-    created for it are given that path's owner: GitHub runs container actions as root on a mounted
-    workspace, and later steps run as the runner user, who must be able to replace or delete them.
+    created for it are given that path's owner (the platform names it: ``Platform.workspace_owner``).
     A path that is not a regular file is never renamed over: a character device (``/dev/null``,
     ``/dev/stdout``) or a named pipe is written into, a symlink's target is replaced (the link stays), and a
     directory is refused (``IsADirectoryError``). ``reader_wait_s``: how long to wait for a pipe's reader.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import requests
 from gate.clock import FakeClock
 from gate.config import Command, Config, ReportPaths
 from gate.model import RunOutcome
+from gate.platforms import detect
 from gate.reports.evidence import download_evidence, plain_session, plan_downloads, slug
 from gate.reports.write import write_reports
 from tests.support.edge import judged, outcome_of, payload, step
@@ -260,8 +262,9 @@ def test_as_root_on_github_evidence_files_and_folders_belong_to_the_workspace_ow
     media.routes["/v38.webm"] = Route(body=WEBM, content_type="video/webm")
     config = Config(command=Command.REPORT, reports=ReportPaths(artifacts_dir=Path("out/evidence")))
     env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace)}
-    written = write_reports(outcome_of(_failed_run(media, video=media.url("/v38.webm"))), config, platform=None,
-                            workspace=workspace, env=env)  # fmt: skip
+    platform = detect(env, stdout=io.StringIO(), workspace=workspace)
+    written = write_reports(outcome_of(_failed_run(media, video=media.url("/v38.webm"))), config, platform=platform,
+                            workspace=workspace)  # fmt: skip
     assert written.failure is None
     created = sorted((workspace / "out").rglob("*"))
     assert len([p for p in created if p.is_file()]) == 3  # two screenshots and the video

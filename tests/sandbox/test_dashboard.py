@@ -40,4 +40,4 @@ def test_a_dashboard_link_on_another_host_than_the_api_is_ignored(offered: str) 
         server.script("POST", TRIGGER_PATH, json_reply(body))
         result = make_client(server).trigger([180], timeout=10)
     assert result.group_run.dashboard_url == DASHBOARD_GROUP_RUN.format(id=35)
-    assert not result.group_run.sandbox
+    assert result.group_run.sandbox_dashboard_url is None
