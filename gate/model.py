@@ -120,11 +120,12 @@ class TestRun:
 
     @property
     def duration_s(self) -> float | None:
-        start, end = parse_api_time(self.created_at), parse_api_time(self.updated_at)
-        if start and end and end >= start:
-            return (end - start).total_seconds()
+        """DocketQA's step durations added up (it reports none for a run); without any, the timestamps' span."""
         durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
-        return float(sum(durations)) if durations else None
+        if durations:
+            return float(sum(durations))
+        start, end = parse_api_time(self.created_at), parse_api_time(self.updated_at)
+        return (end - start).total_seconds() if start and end and end >= start else None
 
 
 def parse_api_time(value: str | None) -> dt.datetime | None:

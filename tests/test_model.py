@@ -33,7 +33,7 @@ def test_seed_example_parses_into_a_failed_run_with_the_first_step_failing() -> 
         "Step 1 failed: Enter 'user@example.com' in the email field: The agent could not complete the objective "
         "because no email field was present on the page."
     )
-    assert run.duration_s == pytest.approx(122.011266)
+    assert run.duration_s == 43.0  # its step durations (43 + 0), not created_at to updated_at (122 s)
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,31 @@ def test_api_times_parse_with_utc_as_the_default_offset(text: str | None, expect
     """One parser reads every DocketQA time; what does not parse is None, never an exception."""
     parsed = parse_api_time(text)
     assert (parsed.isoformat() if parsed else None) == expected
+
+
+def _timed_run(durations: list[object]) -> dict:
+    body = seed()
+    body["test_run"]["created_at"] = "2025-07-03T01:38:03.000000+00:00"
+    body["test_run"]["updated_at"] = "2025-07-03T01:38:03.500000+00:00"  # 0.5 s: what a time-scaled sandbox shows
+    body["test_run"]["results"] = [
+        {"step_number": n, "task": f"Step task {n}", "is_successful": True, "result": "ok", "duration": d}
+        for n, d in enumerate(durations, start=1)
+    ]
+    return body
+
+
+def test_a_runs_duration_is_docketqas_own_step_durations_added_up() -> None:
+    """DocketQA gives no run duration: its step durations (11 + 8 + 27 s) are the run's 46 s, not the 0.5 s
+    between created_at and updated_at; the run says which it used."""
+    from gate.reports.run_text import duration_source
+
+    run = parse_test_run_response(_timed_run([11, 8, 27]))
+    assert (run.duration_s, duration_source(run)) == (46.0, "steps")
+
+
+def test_without_step_durations_the_timestamps_give_the_duration() -> None:
+    """Steps without durations: the time from created_at to updated_at, and the run says so."""
+    from gate.reports.run_text import duration_source
+
+    run = parse_test_run_response(_timed_run([None, None]))
+    assert (run.duration_s, duration_source(run)) == (0.5, "timestamps")

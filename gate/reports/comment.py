@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from gate.model import GroupRun, Outcome, RunOutcome, Verdict
 from gate.reports.escape import no_notifications, safe_link, unicode_safe
-from gate.reports.run_text import group_runs_of
+from gate.reports.run_text import attention_rank, group_runs_of
 from gate.reports.summary import (
+    MAX_OPEN_FAILURES,
     NOTES,
     TABLE_HEAD,
     Detail,
@@ -81,7 +82,7 @@ def _pieces(outcome: Outcome, groups: Sequence[GroupRun | None], level: Detail) 
     shown = [i for i, r in enumerate(runs) if level < Detail.FAILURES_ONLY or r.verdict is not Verdict.PASSED]
     if runs:
         yield from ("", TABLE_HEAD)
-        yield from (table_row(runs[i], groups[i]) for i in shown)
+        yield from (table_row(runs[i], groups[i]) for i in sorted(shown, key=lambda i: attention_rank(runs[i])))
         hidden = len(runs) - len(shown)
         if hidden:
             yield from ("", f"{hidden} passed run{'s' if hidden != 1 else ''} not listed.")
@@ -93,13 +94,14 @@ def _pieces(outcome: Outcome, groups: Sequence[GroupRun | None], level: Detail) 
         members = [i for i in shown if wanted(runs[i])]
         if members:
             yield from ("", f"### {title}")
-            for i in members:
-                yield from ("", _block(runs[i], groups[i], short=level >= Detail.SHORT_RESULTS))
+            for position, i in enumerate(members):
+                open_ = title == "Failures" and position < MAX_OPEN_FAILURES  # as in the job summary
+                yield from ("", _block(runs[i], groups[i], short=level >= Detail.SHORT_RESULTS, open_=open_))
 
 
-def _block(r: RunOutcome, group_run: GroupRun | None, *, short: bool) -> str:
+def _block(r: RunOutcome, group_run: GroupRun | None, *, short: bool, open_: bool) -> str:
     """A run that did not pass: its failing step, the agent's result quoted, the screenshot, its links."""
-    lines = [f"<details{'' if r.allowed_failure else ' open'}>", f"<summary>{details_summary_line(r)}</summary>", ""]
+    lines = [f"<details{' open' if open_ else ''}>", f"<summary>{details_summary_line(r)}</summary>", ""]
     lines += failure_lines(r, short=short)
     links = run_links(r, group_run, video_label="▶ video")
     if links:

@@ -22,7 +22,7 @@ from gate.reports.junit_text import (
     run_result,
     step_result,
 )
-from gate.reports.run_text import group_runs_of, run_details, run_duration, run_header, run_video, step_text
+from gate.reports.run_text import group_runs_of, run_details, run_duration, run_video, step_text
 
 REPORT_NAME = "DocketQA"
 #: The classname of every testcase in the test layout (the step layout uses the run's suite name).
@@ -92,8 +92,9 @@ def suites_by_group_run(outcome: Outcome, *, attachments: Attachments) -> Iterat
 
 def _run_case(r: RunOutcome, name: str, *, outcome: Outcome, attachments: Attachments) -> Testcase:
     result = run_result(r, fail_on_timeout=outcome.fail_on_timeout)
-    # A failing run's element text already holds the step list; system-out keeps identity and evidence.
-    about = run_header(r) if result else run_details(r)
+    # A marked run's element text says everything (GitLab shows only that text): system-out then holds just the
+    # evidence markers (GitLab reads attachments there), so the run's header is not repeated.
+    about = "" if result else run_details(r)
     flaky = tuple(flaky_entry(a, message) for a, message in flaky_failures(r))
     return Testcase(name, run_duration(r), result, about, flaky, evidence=attachments_for(attachments, r))
 
@@ -149,10 +150,12 @@ def _step_cases(r: RunOutcome, *, fail_on_timeout: bool, attachments: Attachment
             target = len(cases) if target is None else target
         out = "" if result else step_text(step)
         cases.append(Testcase(name, step.duration_s, result, out, step_number=step.number))
-    explained = r.verdict is Verdict.FAILED and target is not None
+    # A failed step explains a failed run, and an error run (an unknown final status such as 'stopped') whose step
+    # failed: that step then carries the run's error, so both layouts count one error for it.
+    explained = r.verdict in (Verdict.FAILED, Verdict.ERROR) and target is not None
     if not steps or (run_level is not None and not explained):
         duration = run_duration(r) if not steps else None
-        about = run_header(r) if run_level else run_details(r)
+        about = "" if run_level else run_details(r)  # the result's text holds the header (see _run_case)
         cases.append(Testcase(RUN_CASE, duration, run_level, about))
         target = len(cases) - 1 if target is None else target
     _attach(cases, target, attachments_for(attachments, r), flaky_failures(r))

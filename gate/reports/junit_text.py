@@ -140,6 +140,8 @@ def step_result(r: RunOutcome, step: Step, run_level: CaseResult) -> CaseResult:
     text = f"{message}\n\n{step_text(step)}\n\n{run_header(r)}"
     if run_level.element is ResultElement.SKIPPED:
         return CaseResult(ResultElement.SKIPPED, "StepFailed", run_level.message, text)
+    if run_level.element is ResultElement.ERROR:  # an unknown final status: the run's error, on its failed step
+        return CaseResult(ResultElement.ERROR, run_level.type, run_level.message, f"{run_level.message}\n\n{text}")
     return CaseResult(ResultElement.FAILURE, "StepFailed", message, text)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from gate.model import Attempt, GroupRun, Outcome, RunOutcome, Step, is_web_url
 from gate.reports.escape import unicode_safe
-from gate.reports.run_text import attempt_line, group_runs_of, run_duration, run_video
+from gate.reports.run_text import attempt_line, duration_source, group_runs_of, run_duration, run_video
 
 SCHEMA_VERSION = 1
 
@@ -24,7 +24,8 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
     - ``runs``: [{``name`` (unique display name), ``test_run_id``, ``blueprint_id``, ``title``,
       ``status`` (last raw DocketQA status), ``verdict``, ``allowed_failure``, ``flaky``, ``problem``
       (one line, null when passed), ``api_problem``, ``group_run_id``, ``dashboard_url``, ``starting_url``,
-      ``created_at``, ``updated_at``, ``duration_s`` (finished runs only), ``video_url``, ``video_download_url``,
+      ``created_at``, ``updated_at``, ``duration_s`` (finished runs only; DocketQA's step durations added up), ``duration_source``
+      (``steps`` or ``timestamps``), ``video_url``, ``video_download_url``,
       ``attempts`` (int), ``failed_attempts`` [{``number``, ``status``, ``failed_step``, ``video_url``, ``reason``}],
       ``failed_step`` ({``number``, ``task``, ``result``} or null), ``steps`` [{``number``, ``task``, ``state``
       (``passed|failed|not_reached``), ``successful``, ``duration_s``, ``result``, ``screenshot_urls``}]}]
@@ -96,6 +97,7 @@ def _run(r: RunOutcome, group_run: GroupRun | None) -> dict[str, Any]:
         "created_at": _text(run.created_at) if run else None,
         "updated_at": _text(run.updated_at) if run else None,
         "duration_s": _seconds(duration),
+        "duration_source": duration_source(run) if run is not None and duration is not None else None,
         "video_url": _url(run_video(r)),
         "video_download_url": _url(run.video_download_url) if run else None,
         "attempts": len(run.attempts) if run else 0,

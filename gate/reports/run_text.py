@@ -13,6 +13,8 @@ from gate.model import (
     RunOutcome,
     Step,
     StepState,
+    TestRun,
+    Verdict,
     failure_line,
     is_web_url,
 )
@@ -20,6 +22,7 @@ from gate.reports.escape import one_line
 
 #: The mark before each step in JUnit texts, the summary and the CI log.
 STEP_MARKERS = {StepState.PASSED: "✓", StepState.FAILED: "✗", StepState.NOT_REACHED: "–"}
+STEP_WORDS = {StepState.PASSED: "passed", StepState.FAILED: "failed", StepState.NOT_REACHED: "not reached"}
 _INDENT = "     "
 
 
@@ -89,10 +92,14 @@ def step_list(steps: Sequence[Step]) -> str:
 
 
 def step_text(step: Step) -> str:
-    """``✗ 1. task · 43s`` then the agent's result and the screenshot URLs, indented."""
-    text = f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'} · {step_took(step)}"
+    """``✗ 1. task · failed · 43s`` then the agent's result and the screenshot URLs, indented.
+
+    A word beside the mark stays when a consumer strips the marks (mikepenz/action-junit-report does).
+    """
+    head = f"{STEP_MARKERS[step.state]} {step.number}. {one_line(step.task) or '(no task)'}"
     if step.state is StepState.NOT_REACHED:
-        return text
+        return f"{head} · {step_took(step)}"  # "· not reached" is the word already
+    text = f"{head} · {STEP_WORDS[step.state]} · {step_took(step)}"
     result = step.result.strip()
     if result:
         if "\r" in result:
@@ -102,6 +109,27 @@ def step_text(step: Step) -> str:
         if is_web_url(action.screenshot_url):
             text += f"\n{_INDENT}Screenshot: {action.screenshot_url}"
     return text
+
+
+def attention_rank(r: RunOutcome) -> int:
+    """Order for lists a reader scans: runs that fail the gate, allowed failures, flaky passes, clean passes."""
+    if r.verdict is not Verdict.PASSED:
+        return 1 if r.allowed_failure else 0
+    return 2 if r.flaky else 3
+
+
+def duration_source(run: TestRun) -> str:
+    """Where ``run.duration_s`` comes from: ``steps`` (DocketQA's step durations) or ``timestamps``."""
+    return "steps" if any(s.duration_s is not None for a in run.attempts for s in a.steps) else "timestamps"
+
+
+def durations_note(runs: Sequence[RunOutcome]) -> str:
+    """Where run durations come from, said once below a table of them: DocketQA reports none for a run."""
+    sources = {duration_source(r.run) for r in runs if r.run is not None and run_duration(r) is not None}
+    if not sources:
+        return ""
+    fallback = " (created_at to updated_at for a run without any)" if "timestamps" in sources else ""
+    return f"Duration: DocketQA's step durations added up{fallback}."
 
 
 def step_took(step: Step) -> str:

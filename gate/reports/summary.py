@@ -11,6 +11,8 @@ from gate.reports.escape import html_text, md_block, md_inline, safe_link, trunc
 from gate.reports.run_text import (
     STEP_MARKERS,
     attempt_line,
+    attention_rank,
+    durations_note,
     group_runs_of,
     run_duration,
     run_video,
@@ -39,6 +41,8 @@ SUMMARY_LIMIT_NAME = "GitHub's 1 MiB summary limit"
 CELL_CHARS = 120
 SHORT_QUOTE_CHARS = 1_000
 SHORT_RESULT_CHARS = 200
+#: Failure blocks shown open; the others are one click away.
+MAX_OPEN_FAILURES = 5
 
 
 class Detail(enum.IntEnum):
@@ -85,7 +89,7 @@ class _SummaryRenderer:
         self.attachments = attachments
         self.groups = group_runs_of(outcome)
         self._rows = [table_row(r, g) for r, g in zip(outcome.runs, self.groups)]
-        self._blocks: dict[tuple[int, bool, bool], str] = {}
+        self._blocks: dict[tuple[int, bool, bool, bool], str] = {}
 
     def head(self, notes: Sequence[str]) -> list[str]:
         return head_lines(self.outcome, notes, limit=self.limit_name)
@@ -108,7 +112,9 @@ class _SummaryRenderer:
         shown = [i for i, r in enumerate(o.runs) if detail < Detail.FAILURES_ONLY or r.verdict is not Verdict.PASSED]
         if o.runs:
             yield from ("", TABLE_HEAD)
-            yield from (self._rows[i] for i in shown)
+            # What needs a look first: runs that fail the gate, allowed failures, flaky passes, then clean passes.
+            yield from (self._rows[i] for i in sorted(shown, key=lambda i: attention_rank(o.runs[i])))
+            yield from ("", note) if (note := durations_note([o.runs[i] for i in shown])) else ()
             hidden = len(o.runs) - len(shown)
             if hidden:
                 yield from ("", f"{hidden} passed run{'s' if hidden != 1 else ''} not listed.")
@@ -121,17 +127,18 @@ class _SummaryRenderer:
             members = [i for i in shown if wanted(o.runs[i])]
             if members:
                 yield from ("", f"### {title}")
-                for i in members:
+                for position, i in enumerate(members):
                     yield ""
-                    yield self._block(i, detail)
+                    # Only the first few failures open: forty runs with ten failures must not be pages tall.
+                    yield self._block(i, detail, open_=title == "Failures" and position < MAX_OPEN_FAILURES)
 
-    def _block(self, index: int, detail: Detail) -> str:
+    def _block(self, index: int, detail: Detail, *, open_: bool) -> str:
         r = self.outcome.runs[index]
         short = detail >= Detail.SHORT_RESULTS
         with_steps = r.verdict is not Verdict.PASSED or detail < Detail.NO_PASSED_STEPS
-        key = (index, short, with_steps)
+        key = (index, short, with_steps, open_)
         if key not in self._blocks:
-            self._blocks[key] = self._details(r, self.groups[index], short=short, with_steps=with_steps)
+            self._blocks[key] = self._details(r, self.groups[index], short=short, with_steps=with_steps, open_=open_)
         return self._blocks[key]
 
     def render_rows_that_fit(self, limit_bytes: int) -> str:
@@ -164,9 +171,9 @@ class _SummaryRenderer:
             text = "".join(kept)
         return text
 
-    def _details(self, r: RunOutcome, group_run: GroupRun | None, *, short: bool, with_steps: bool) -> str:
+    def _details(self, r: RunOutcome, group_run: GroupRun | None, *, short: bool, with_steps: bool, open_: bool) -> str:
         failing = r.verdict is not Verdict.PASSED
-        lines = [f"<details{' open' if failing and not r.allowed_failure else ''}>", f"<summary>{details_summary_line(r)}</summary>", ""]
+        lines = [f"<details{' open' if open_ else ''}>", f"<summary>{details_summary_line(r)}</summary>", ""]
         run = r.run
         if failing:
             lines += failure_lines(r, short=short)
@@ -181,7 +188,8 @@ class _SummaryRenderer:
         steps = run.steps if run is not None else ()
         if steps and with_steps:
             label = f"Steps (attempt {run.final_attempt.number})" if run and len(run.attempts) > 1 else "Steps"
-            lines += [f"**{label}**", "", _step_list(steps, short=short), ""]
+            quoted = r.failed_step if failing else None  # its result is quoted above: not a second time
+            lines += [f"**{label}**", "", _step_list(steps, short=short, quoted=quoted), ""]
         lines.append("</details>")
         return "\n".join(lines)
 
@@ -250,8 +258,10 @@ def run_links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) ->
 
 def details_summary_line(r: RunOutcome) -> str:
     """The always-visible line of a details block (inside raw HTML, so HTML-escaped, not Markdown)."""
-    why = ""
-    if r.verdict is not Verdict.PASSED:
+    why, step = "", r.failed_step
+    if r.verdict is Verdict.FAILED and step is not None:
+        why = f"step {step.number} failed"  # the agent's reason follows once, quoted, in the block
+    elif r.verdict is not Verdict.PASSED:
         why = r.problem or RESULTS[r.verdict]
     elif r.flaky and r.run is not None:
         why = f"passed on attempt {r.run.final_attempt.number} of {len(r.run.attempts)} (flaky)"
@@ -263,10 +273,10 @@ def details_summary_line(r: RunOutcome) -> str:
 
 
 def failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
-    """The failing step's task, the agent's result quoted, its screenshot; or the run's problem."""
+    """The failing step's task, the agent's result quoted, its screenshot (the run's problem is the summary line)."""
     step = r.failed_step
     if step is None:
-        return [md_inline(r.problem or RESULTS[r.verdict]), ""]
+        return []
     result = truncate(step.result, SHORT_QUOTE_CHARS) if short else step.result
     lines = [f"**Failed step {step.number}:** {md_inline(step.task) or '(no task)'}", "", md_block(result), ""]
     shots = [link for link in (safe_link(url) for url in step.screenshot_urls) if link]
@@ -278,11 +288,11 @@ def failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
     return lines
 
 
-def _step_list(steps: Sequence[Step], *, short: bool) -> str:
+def _step_list(steps: Sequence[Step], *, short: bool, quoted: Step | None = None) -> str:
     lines = []
     for s in steps:
         lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {step_took(s)}")
-        result = truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
+        result = "" if s is quoted else truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
         if result.strip() and s.state is not StepState.NOT_REACHED:
             lines[-1] += "  "  # two trailing spaces: a hard break before the result line
             lines.append(f"  {md_inline(result)}")

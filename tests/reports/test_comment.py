@@ -135,3 +135,18 @@ def test_the_limit_holds_for_every_size(limit: int) -> None:
 def test_emoji_count_twice_against_the_limit() -> None:
     """GitHub may count UTF-16 code units: an emoji is two, so the comment stays under either way."""
     assert comment_size("🧨") == 2 and comment_size("é") == 1
+
+
+def test_the_comment_lists_failures_first_and_opens_at_most_five_like_the_summary() -> None:
+    """Ten failures among forty runs: the comment's table starts with them and only five blocks are open."""
+    from tests.support.edge import judged, payload, step
+
+    runs = [
+        judged(payload(100 + n, status="failed", title=f"Test {n:02d}", steps=[step(1, ok=False)]))
+        if n % 4 == 3 else judged(payload(100 + n, status="passed", title=f"Test {n:02d}"))
+        for n in range(40)
+    ]
+    text = render_comment(outcome_of(*runs), CONTEXT)
+    rows = [line for line in text.splitlines() if line.startswith("| Test ") and "| Result |" not in line]
+    assert [row.split("|")[2].strip() for row in rows[:10]] == ["❌ failed"] * 10
+    assert text.count("<details open>") == 5

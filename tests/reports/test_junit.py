@@ -61,7 +61,7 @@ def test_seed_run_is_one_failed_testcase_in_its_group_run_suite() -> None:
     assert suite.get("timestamp") == "2025-07-03T01:38:03"
     assert _props(suite) == {"group_run_id": "35", "dashboard_url": "https://app.docketqa.com/dashboard/grouprun/35"}
     case = _case(root, "Login Flow")
-    assert case.get("time") == "122.011"
+    assert case.get("time") == "43.000"  # DocketQA's step durations added up
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("type") == "StepFailed" and failure.get("message") == SEED_MESSAGE
@@ -69,7 +69,7 @@ def test_seed_run_is_one_failed_testcase_in_its_group_run_suite() -> None:
     # GitLab shows only the element text: it must say everything on its own.
     assert text.startswith(SEED_MESSAGE)
     for expected in ("Test run: 38", "Blueprint: 180", "Starting URL: https://example.com/login", "Video: https://...",
-                     "✗ 1. Enter 'user@example.com' in the email field · 43s",
+                     "✗ 1. Enter 'user@example.com' in the email field · failed · 43s",
                      "     The agent could not complete the objective", "     Screenshot: https://...",
                      "– 2. Enter 'password123' in the password field · not reached"):
         assert expected in text
@@ -112,7 +112,7 @@ def test_flaky_run_passes_and_records_each_failed_attempt() -> None:
         "The results list did not appear within 30 seconds;"
     )
     trace = flaky.findtext("stackTrace") or ""
-    assert "✗ 2. Press Enter and wait for results · 34s" in trace and "the page showed a loading spinner." in trace
+    assert "✗ 2. Press Enter and wait for results · failed · 34s" in trace and "the page showed a loading spinner." in trace
     assert "Video: https://media.docketqa.example/videos/40-attempt1.webm" in trace
     out = case.findtext("system-out") or ""
     # The run's video is the attempt that passed, not the failed first one.
@@ -125,7 +125,7 @@ def test_passed_run_has_its_ids_and_step_list_in_system_out() -> None:
     out = _case(_xml(mixed_scenario()), "Checkout").findtext("system-out") or ""
     for expected in ("Test run: 39", "Blueprint: 181", "Starting URL: https://shop.example.com/cart",
                      "Video: https://media.docketqa.example/videos/39.webm",
-                     "✓ 3. Pay with the test card · 31s", "     The order confirmation page shows order #1042."):
+                     "✓ 3. Pay with the test card · passed · 31s", "     The order confirmation page shows order #1042."):
         assert expected in out
 
 
@@ -206,12 +206,14 @@ def test_step_layout_has_a_suite_per_run_and_a_testcase_per_step() -> None:
 
 
 def test_step_layout_adds_a_run_testcase_when_steps_do_not_explain_the_status() -> None:
-    """Unknown status, a failed run whose steps all passed, and a run without steps each get a run-level case."""
+    """A failed run whose steps all passed, and a run without steps each get a run-level case; an unknown status
+    whose step failed puts the run's error on that step (one error, as in the test layout)."""
     all_passed = variant("passing", id=50, status="failed", title="Failed without a failed step")
     root = _xml(outcome_of(finished(load("unknown_status")), finished(all_passed), timed_out(load("running")),
                            missing(185)), STEP)
-    unknown = _case(root, "Run result", suite="Profile update").find("error")
+    unknown = _case(root, "Step 02: Change the display name", suite="Profile update").find("error")
     assert unknown is not None and unknown.get("type") == "RunError"
+    assert "Run result" not in [c.get("name") for c in root.iter("testcase") if c.get("classname") == "Profile update"]
     failed = _case(root, "Run result", suite="Failed without a failed step").find("failure")
     assert failed is not None and failed.get("type") == "RunFailed"
     assert failed.get("message") == "DocketQA reported the run failed, but every reported step succeeded"
@@ -326,3 +328,40 @@ def test_a_tab_in_a_message_reaches_the_reader_as_a_tab(layout: JunitLayout) -> 
     payload["test_run"]["results"][0]["result"] = "expected\t42\tgot\t0"
     failure = next(_xml(outcome_of(finished(payload)), layout).iter("failure"))
     assert "expected\t42\tgot\t0" in (failure.get("message") or "")
+
+
+# --- for other consumers (issue 10) -------------------------------------------------------------------------
+
+
+def test_every_step_line_has_a_word_beside_its_mark() -> None:
+    """Consumers that strip ✓/✗ (mikepenz/action-junit-report) still read passed, failed and not reached."""
+    text = render_junit(mixed_scenario(), layout=TEST)
+    step_lines = [line for line in text.splitlines() if line[:2] in ("✓ ", "✗ ", "– ")]
+    assert step_lines
+    for line in step_lines:
+        word = {"✓": "· passed", "✗": "· failed", "–": "· not reached"}[line[0]]
+        assert word in line, line
+
+
+@pytest.mark.parametrize("layout", [TEST, STEP])
+def test_a_failing_testcase_carries_the_run_header_once(layout: JunitLayout) -> None:
+    """Test run, blueprint, status, URL and video are in the failure text (all GitLab shows), not again in
+    system-out, which keeps only the evidence markers."""
+    outcome = mixed_scenario()
+    root = _xml(outcome, layout, attachments={38: ["docketqa-artifacts/38-login-flow/video.webm"]})
+    for case in root.iter("testcase"):
+        whole = "".join(case.itertext())
+        assert whole.count("Test run: ") <= 1 and whole.count("Starting URL: ") <= 1, case.get("name")
+    login = next(c for c in root.iter("testcase") if c.find("failure") is not None and "Test run: 38" in
+                 (c.find("failure").text or ""))  # type: ignore[union-attr]  # fmt: skip
+    assert (login.findtext("system-out") or "").strip() == "[[ATTACHMENT|docketqa-artifacts/38-login-flow/video.webm]]"
+
+
+def test_a_stopped_run_counts_the_same_in_both_layouts() -> None:
+    """A run in an unknown final status ('stopped', failed step 2) is one error in the test and the step layout."""
+    outcome = outcome_of(finished(load("unknown_status")))
+    counts = {}
+    for layout in (TEST, STEP):
+        root = _xml(outcome, layout)
+        counts[layout] = (root.get("failures"), root.get("errors"))
+    assert counts[TEST] == counts[STEP] == ("0", "1")

@@ -132,7 +132,7 @@ def test_five_thousand_steps_keep_reports_sound() -> None:
     payload["test_run"]["results"] = steps
     outcome = outcome_of(finished(payload))
     summary = _check_all(outcome)
-    assert "Step 5000 failed" in summary
+    assert "step 5000 failed" in summary and "**Failed step 5000:**" in summary
     xml = render_junit(outcome, layout=JunitLayout.STEP)
     assert xml.count("<testcase ") == 5000 and 'name="Step 5000: Step task 5000 | `x`"' in xml
 

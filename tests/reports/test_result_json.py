@@ -19,6 +19,7 @@ from tests.support.outcomes import (
 RUN_FIELDS = {
     "name", "test_run_id", "blueprint_id", "title", "status", "verdict", "allowed_failure", "flaky", "problem",
     "api_problem", "group_run_id", "dashboard_url", "starting_url", "created_at", "updated_at", "duration_s",
+    "duration_source",
     "video_url", "video_download_url", "attempts", "failed_attempts", "failed_step", "steps",
 }
 
@@ -53,7 +54,7 @@ def test_failed_run_in_full() -> None:
     assert (run["test_run_id"], run["blueprint_id"], run["group_run_id"]) == (38, 180, 35)
     assert (run["status"], run["verdict"], run["allowed_failure"], run["flaky"]) == ("failed", "failed", False, False)
     assert run["problem"].startswith("Step 1 failed: Enter 'user@example.com' in the email field: The agent could not")
-    assert run["duration_s"] == 122.011 and run["attempts"] == 1 and run["failed_attempts"] == []
+    assert run["duration_s"] == 43.0 and run["attempts"] == 1 and run["failed_attempts"] == []
     assert run["video_url"] == "https://..." and run["starting_url"] == "https://example.com/login"
     assert run["failed_step"] == {
         "number": 1, "task": "Enter 'user@example.com' in the email field",
@@ -118,3 +119,15 @@ def test_infinite_durations_are_null() -> None:
 def test_empty_outcome_is_an_error_with_no_runs() -> None:
     data = _roundtrip(Outcome(runs=()))
     assert (data["verdict"], data["exit_code"], data["runs"], data["counts"]["total"]) == ("error", 4, [], 0)
+
+
+def test_each_run_says_where_its_duration_came_from() -> None:
+    """``duration_source`` is ``steps`` (DocketQA's step durations added up) or ``timestamps``."""
+    import json
+
+    from gate.reports.result_json import render_json_text
+    from tests.support.outcomes import finished, load, outcome_of
+
+    document = json.loads(render_json_text(outcome_of(finished(load("seed_login_flow")))))
+    (run,) = document["runs"]
+    assert (run["duration_s"], run["duration_source"]) == (43.0, "steps")

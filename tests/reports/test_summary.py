@@ -55,18 +55,21 @@ def test_table_has_one_row_per_run_with_result_step_duration_and_links() -> None
     """Each run is one row: name, result, failed step, duration, dashboard and video links."""
     markdown = render_summary(mixed_scenario())
     rows = _table(markdown)
+    # Runs that fail the gate first, then allowed failures, flaky passes and clean passes.
     assert [row[:4] for row in rows] == [
-        ["Login Flow", "❌ failed", "Step 1: Enter 'user@example.com' in the email field", "2m02s"],
-        ["Checkout", "✅ passed", "—", "59s"],
-        ["Search", "⚠️ flaky", "attempt 1 failed at step 2", "2m28s"],
+        ["Login Flow", "❌ failed", "Step 1: Enter 'user@example.com' in the email field", "43s"],
         ["Monthly report export", "⏱ timed out", "still 'running' when the 30m deadline passed", "—"],
         ["Profile update", "⛔ error",
-         "DocketQA reported status 'stopped', which this gate does not know; it never passes", "47s"],
-        ["Legacy export", "❌ failed (allowed)", "Step 1: Enter 'user@example.com' in the email field", "2m02s"],
+         "DocketQA reported status 'stopped', which this gate does not know; it never passes", "7s"],
         ["Blueprint 185", "⛔ error", "DocketQA returned no test run for blueprint 185", "—"],
+        ["Legacy export", "❌ failed (allowed)", "Step 1: Enter 'user@example.com' in the email field", "43s"],
+        ["Search", "⚠️ flaky", "attempt 1 failed at step 2", "57s"],
+        ["Checkout", "✅ passed", "—", "51s"],
     ]
-    assert [row[4] for row in rows][:2] == ["dashboard · video", "dashboard · video"]
-    assert "| Checkout | ✅ passed | — | 59s | [dashboard](https://app.docketqa.com/dashboard/grouprun/35) · " \
+    # DocketQA reports no run duration: the column adds up its step durations, and says so.
+    assert "Duration: DocketQA's step durations added up." in markdown.splitlines()
+    assert [row[4] for row in rows][:3] == ["dashboard · video", "dashboard", "dashboard · video"]
+    assert "| Checkout | ✅ passed | — | 51s | [dashboard](https://app.docketqa.com/dashboard/grouprun/35) · " \
            "[video](https://media.docketqa.example/videos/39.webm) |" in markdown
 
 
@@ -74,7 +77,7 @@ def test_failed_run_shows_why_in_an_open_block() -> None:
     """The failing step, the agent's own words, the screenshot, the video and every step, without a click."""
     markdown = render_summary(seed_scenario())
     (block,) = _details(markdown)
-    assert block.startswith("<details open>\n<summary>❌ <b>Login Flow</b> — Step 1 failed: Enter 'user@example.com'")
+    assert block.startswith("<details open>\n<summary>❌ <b>Login Flow</b> — step 1 failed</summary>")
     assert "**Failed step 1:** Enter 'user@example.com' in the email field" in block
     assert "> The agent could not complete the objective because no email field was present on the page." in block
     assert "![Screenshot of step 1](https://...)" in block
@@ -242,3 +245,39 @@ def test_a_one_step_pass_reads_1_step_passed() -> None:
     two = judged(payload(51, status="passed", title="Pong", steps=[step(1, ok=True), step(2, ok=True)]))
     summary = render_summary(outcome_of(one, two))
     assert "<b>Ping</b> — 1 step passed" in summary and "<b>Pong</b> — 2 steps passed" in summary
+
+
+def _forty_runs_ten_failing() -> Outcome:
+    from tests.support.edge import judged, payload, step
+    from tests.support.outcomes import outcome_of
+
+    runs = []
+    for n in range(40):
+        if n % 4 == 3:
+            steps = [step(1, ok=True), step(2, ok=False, result=f"Reason {n}: the button was missing.")]
+            runs.append(judged(payload(100 + n, status="failed", title=f"Test {n:02d}", steps=steps)))
+        else:
+            runs.append(judged(payload(100 + n, status="passed", title=f"Test {n:02d}")))
+    return outcome_of(*runs)
+
+
+def test_runs_that_did_not_pass_come_first_in_the_table() -> None:
+    """With 10 failures among 40 runs the table starts with the 10 failures, in their original order."""
+    summary = render_summary(_forty_runs_ten_failing())
+    rows = [line for line in summary.splitlines() if line.startswith("| Test ") and "| Result |" not in line]
+    assert [row.split("|")[2].strip() for row in rows] == ["❌ failed"] * 10 + ["✅ passed"] * 30
+    assert [row.split("|")[1].strip() for row in rows[:10]] == [f"Test {n:02d}" for n in range(3, 40, 4)]
+
+
+def test_at_most_five_failure_blocks_are_open() -> None:
+    """The first five failures are open; the rest are one click away, so the summary stays short."""
+    summary = render_summary(_forty_runs_ten_failing())
+    assert summary.count("<details open>") == 5
+    assert summary.count("<details>") == 10 - 5 + 30
+
+
+def test_each_failure_reason_appears_once() -> None:
+    """The agent's reason is quoted once per failure, not again in the summary line and the step list."""
+    summary = render_summary(_forty_runs_ten_failing())
+    for n in range(3, 40, 4):
+        assert summary.count(f"Reason {n}: the button was missing.") == 1, n
