@@ -47,9 +47,10 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 class _Spelling:
     """How one layout's bytes have always read where the two differ (attribute order, empty elements, ...)."""
 
-    #: ``str.format`` templates: the attribute order of ``<testsuite>`` and ``<testcase>``.
+    #: The ``<testsuite>`` start tag's attribute order (a ``str.format`` template), and the ``<testcase>``'s.
     suite_head: str
-    case_head: str
+    time_before_classname: bool
+    #: A ``<flakyFailure>`` (a ``str.format`` template).
     flaky: str
     #: How an element without content ends, and the characters an attribute writes as references.
     empty_end: str
@@ -64,7 +65,7 @@ class _Spelling:
 _TEST_SPELLING = _Spelling(
     suite_head='  <testsuite errors="{errors}" failures="{failures}" name="{name}" skipped="{skipped}"'
     ' tests="{tests}" time="{time}"{timestamp}',
-    case_head='    <testcase name="{name}"{time} classname="{classname}"',
+    time_before_classname=True,
     flaky='      <flakyFailure message="{message}" type="StepFailed">\n'
     "        <stackTrace>{details}</stackTrace>\n      </flakyFailure>",
     empty_end=" />",
@@ -75,7 +76,7 @@ _TEST_SPELLING = _Spelling(
 _STEP_SPELLING = _Spelling(
     suite_head='  <testsuite name="{name}" tests="{tests}" failures="{failures}" errors="{errors}"'
     ' skipped="{skipped}" time="{time}"{timestamp}',
-    case_head='    <testcase name="{name}" classname="{classname}"{time}',
+    time_before_classname=False,
     flaky='      <flakyFailure message="{message}" type="StepFailed"><stackTrace>{details}</stackTrace></flakyFailure>',
     empty_end="/>",
     references=TAB_REFERENCE,
@@ -127,15 +128,7 @@ def _suite_xml(suite: Testsuite, spelling: _Spelling) -> tuple[str, tuple[int, i
     """The ``<testsuite>`` element, its (tests, failures, errors) and what it adds to the document's time."""
     elements = [c.result.element for c in suite.cases if c.result is not None]
     failures, errors = elements.count(ResultElement.FAILURE), elements.count(ResultElement.ERROR)
-    times = [_case_time(c.time, spelling) for c in suite.cases]
-    total = sum(counted for _, counted in times)
-    time = junit_seconds(total) or "0.000"
-    head = spelling.suite_head.format(
-        name=_attribute(suite.name, spelling), tests=len(suite.cases), failures=failures, errors=errors,
-        skipped=elements.count(ResultElement.SKIPPED), time=time,
-        timestamp=f' timestamp="{_attribute(suite.timestamp, spelling)}"' if suite.timestamp else "",
-    )
-    lines = [head + ">"]
+    lines = [""]  # the start tag, once the suite's time is known
     if suite.properties:
         end = spelling.empty_end
         lines.append("    <properties>")
@@ -145,7 +138,18 @@ def _suite_xml(suite: Testsuite, spelling: _Spelling) -> tuple[str, tuple[int, i
         ]
         lines.append("    </properties>")
     classname = _attribute(suite.classname, spelling)
-    lines += [_case_xml(c, attribute, classname, spelling) for c, (attribute, _) in zip(suite.cases, times)]
+    total = 0.0
+    for case in suite.cases:
+        attribute, counted = _case_time(case.time, spelling)
+        total += counted
+        lines.append(_case_xml(case, attribute, classname, spelling))
+    time = junit_seconds(total) or "0.000"
+    head = spelling.suite_head.format(
+        name=_attribute(suite.name, spelling), tests=len(suite.cases), failures=failures, errors=errors,
+        skipped=elements.count(ResultElement.SKIPPED), time=time,
+        timestamp=f' timestamp="{_attribute(suite.timestamp, spelling)}"' if suite.timestamp else "",
+    )
+    lines[0] = head + ">"
     if len(lines) == 1:
         return head + spelling.empty_end, (len(suite.cases), failures, errors), 0.0
     lines.append("  </testsuite>")
@@ -154,9 +158,11 @@ def _suite_xml(suite: Testsuite, spelling: _Spelling) -> tuple[str, tuple[int, i
 
 
 def _case_xml(case: Testcase, time: str | None, classname: str, spelling: _Spelling) -> str:
-    head = spelling.case_head.format(
-        name=_attribute(case.name, spelling), classname=classname, time=f' time="{time}"' if time else ""
-    )
+    name, time_attribute = _attribute(case.name, spelling), f' time="{time}"' if time else ""
+    if spelling.time_before_classname:
+        head = f'    <testcase name="{name}"{time_attribute} classname="{classname}"'
+    else:
+        head = f'    <testcase name="{name}" classname="{classname}"{time_attribute}'
     if case.result is None and not case.flaky and not case.evidence:
         # Most testcases are passed steps: write them in one go.
         if not case.out:
