@@ -50,9 +50,9 @@ def source_files(names: set[str]) -> set[Path]:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             continue
-        if spec is not None and spec.origin and spec.origin.endswith(".py"):
-            if not Path(importlib.util.cache_from_source(spec.origin)).exists():
-                files.add(Path(spec.origin))
+        origin = spec.origin if spec is not None else None
+        if origin and origin.endswith(".py") and not Path(importlib.util.cache_from_source(origin)).exists():
+            files.add(Path(origin))
     return files
 
 
