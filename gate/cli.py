@@ -129,7 +129,7 @@ def _dispatch(
     wall_clock: Callable[[], dt.datetime] | None,
 ) -> int:
     if not args and env.get("GITHUB_ACTIONS") == "true":
-        from gate.action_inputs import load_action_config
+        from gate.config.action import load_action_config
         from gate.execute import execute_gate
 
         config = load_action_config(env, cwd=cwd)

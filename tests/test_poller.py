@@ -9,7 +9,11 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from http_fixture import (
+
+from gate.clock import FakeClock
+from gate.poller import Poller, PollResult, PollSettings
+from gate.retry import RetryPolicy
+from tests.support.http_fixture import (
     FixtureServer,
     Reply,
     json_reply,
@@ -17,10 +21,6 @@ from http_fixture import (
     run_body,
     serving,
 )
-
-from gate.clock import FakeClock
-from gate.poller import Poller, PollResult, PollSettings
-from gate.retry import RetryPolicy
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
 START = 1000.0
