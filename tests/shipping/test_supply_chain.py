@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from shipping_helpers import (
+
+from tests.support.shipping import (
     ROOT,
     check_jsonschema,
     dockerfile_instructions,
