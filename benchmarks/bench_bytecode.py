@@ -58,7 +58,7 @@ def build_prefixes(work: Path) -> tuple[Path, Path, str]:
     shutil.copytree(plain, compiled)
     done = subprocess.run([sys.executable, str(COMPILE), str(REPO)], env=layout_env(compiled), capture_output=True,
                           text=True, check=True)
-    return plain, compiled, done.stdout.strip()
+    return plain, compiled, done.stdout.strip().replace(f"{REPO}/", "")
 
 
 def tree_bytes(root: Path) -> int:
