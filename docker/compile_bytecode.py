@@ -36,7 +36,10 @@ def imported_modules(command: list[str], *, cwd: str, app: Path) -> set[str]:
     names = set()
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and not line.rstrip().endswith("imported package"):
-            names.add(line.rsplit("|", 1)[1].strip())
+            name = line.rsplit("|", 1)[1].strip()
+            # A package imported only as its submodules' parent can lack a line of its own (charset_normalizer).
+            parts = name.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
     return names
 
 
