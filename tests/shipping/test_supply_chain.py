@@ -190,6 +190,16 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_release_in_a_comme
         assert not [line for line in uses_lines(path) if OWN_ACTION.fullmatch(line)]
 
 
+def test_readme_workflow_snippets_pin_their_actions_too():
+    """What users copy from README's YAML blocks is pinned like the examples: a commit with `# vX.Y.Z`."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.DOTALL)
+    step = re.compile(r"^\s*(?:- )?uses: .+$", re.MULTILINE)
+    lines = [m.strip().removeprefix("- ") for block in blocks for m in step.findall(block)]
+    assert lines, "README shows no workflow step"
+    loose = [line for line in lines if not PINNED.fullmatch(line.split(",")[0]) and not OWN_ACTION.fullmatch(line)]
+    assert loose == []
+
+
 def test_each_action_is_pinned_to_one_commit_everywhere():
     """An action used in several files is pinned to the same commit and release in all of them."""
     seen: dict[str, set[tuple[str, str]]] = {}
