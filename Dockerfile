@@ -22,7 +22,7 @@ COPY entrypoint.py /opt/docketqa-gate/
 COPY gate/ /opt/docketqa-gate/gate/
 
 # The official image ships the standard library without .pyc and PYTHONDONTWRITEBYTECODE keeps it so, so
-# every start would compile what it imports (0.2-0.4 s; benchmark 8 in docs/performance.md). Compile the
+# every start would compile what it imports (0.2-0.5 s; benchmark 8 in docs/performance.md). Compile the
 # gate and every module a full `demo` run imports, once (unchecked-hash: the image's sources never change).
 COPY docker/compile_bytecode.py /opt/docketqa-gate/build/
 RUN python /opt/docketqa-gate/build/compile_bytecode.py /opt/docketqa-gate
