@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import json
 import random
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
+from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
 
-PROG = "docketqa-gate"
 #: What to do when a file given to `report` is not a saved test run.
 SAVE_HINT = "save the body of GET /test_run/{id}"
-POLL_SWITCH_INTERVAL_S = 0.001
+
+
+class Tuning(Protocol):
+    """Interpreter settings for the phases of a run. Only the owner of the process may supply one (the console
+    entry point, ``gate.console.main_exit``): a library function never changes interpreter-wide state itself."""
+
+    def polling(self) -> contextlib.AbstractContextManager[None]:
+        """Around following the runs."""
+
+    def reporting(self) -> contextlib.AbstractContextManager[None]:
+        """Around loading saved runs, and around rendering and writing the reports."""
+
+
+class _Untuned:
+    def polling(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def reporting(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 def execute_gate(
@@ -34,36 +50,38 @@ def execute_gate(
     cwd: Path,
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
+    tuning: Tuning | None = None,
 ) -> Outcome:
-    """Follow (or load) the runs, then write every report before anything decides the exit code.
-
-    ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
-    """
+    """Follow (or load) the runs, then write every report before anything decides the exit code. ``clock`` and
+    ``wall_clock`` (Retry-After dates) default to real time, ``tuning`` to none (see Tuning)."""
     from gate.platforms import detect
     from gate.reports.write import write_reports
 
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
     )
-    platform.begin(api_key=config.api_key)
+    platform.begin(api_key=config.api_key, also_mask=config.comment.tokens)
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
+    phases = tuning or _Untuned()
     if config.command is Command.REPORT:
-        with _cycle_collection_paused():
+        with phases.reporting():
             outcome = _load_saved(config, cwd=cwd)
     else:
-        with _signals_raise_interrupted(), _quick_thread_handoffs():
+        with _signals_raise_interrupted(), phases.polling():
             outcome = _follow(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
             )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
-    with _signals_ignored(), _cycle_collection_paused():
-        reports = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+    with _signals_ignored(), phases.reporting():
+        reports = write_reports(outcome, config, platform=platform, workspace=cwd)
         failure, written, notes = reports.failure, reports.paths, list(reports.notes)
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
-        _conclude(outcome, written=written, notes=notes, exit_code=exit_code, out=out, err=err)
+        # After every report and output: nothing waits on the comment or is lost by it, and it decides nothing.
+        said, warnings = _pr_comment(outcome, config, env=env, clock=clock, wall_clock=wall_clock, sanitize=platform.sanitize_log)
+        _conclude(outcome, written=written, notes=notes + said, warnings=warnings, exit_code=exit_code, out=out, err=err)
     if failure is not None:
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
@@ -83,6 +101,22 @@ def _follow(
     interactive = bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
     return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
+
+
+def _pr_comment(
+    outcome: Outcome,
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    clock: Clock | None,
+    wall_clock: Callable[[], dt.datetime] | None,
+    sanitize: Callable[[str], str],
+) -> tuple[list[str], list[str]]:
+    """The sticky pull-request comment's log lines: notes, and warnings (none at all when it is off)."""
+    from gate.platforms.pr_comment import write_comment
+
+    said = write_comment(outcome, config.comment, env=env, clock=clock, wall_clock=wall_clock)
+    return [sanitize(n.text) for n in said if not n.warning], [sanitize(n.text) for n in said if n.warning]
 
 
 def _load_saved(config: Config, *, cwd: Path) -> Outcome:
@@ -117,6 +151,7 @@ def _conclude(
     *,
     written: Mapping[str, Path],
     notes: list[str],
+    warnings: list[str],
     exit_code: ExitCode | None,
     out: TextIO,
     err: TextIO,
@@ -124,44 +159,13 @@ def _conclude(
     from gate.conclusion import conclusion_lines, conclusion_warnings
 
     err.writelines(f"{PROG}: note: {note}\n" for note in notes)
+    err.writelines(f"{PROG}: warning: {warning}\n" for warning in warnings)
     err.writelines(f"{PROG}: warning: {warning}\n" for warning in conclusion_warnings(outcome))
     out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written, exit_code=exit_code))
     if outcome.stop_reason:
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
     out.flush()
     err.flush()
-
-
-@contextlib.contextmanager
-def _quick_thread_handoffs() -> Iterator[None]:
-    """While polling, hand the GIL over every millisecond instead of every 5 ms (CPython's default).
-
-    Poll workers mostly wait on sockets; when an answer arrives, its worker needs the GIL from whichever thread
-    is parsing another answer. A shorter switch interval keeps that wait short: a 300-run poll round at 50 ms a
-    request came from 8% to 2% above its concurrency floor (benchmarks/bench_scale.py).
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(POLL_SWITCH_INTERVAL_S)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Loading and rendering build large trees of acyclic objects that reference counting frees on its own.
-
-    The cyclic collector would only walk them again and again: a quarter of the time of a 100,000-testcase
-    report, and what made report time grow faster than the number of testcases (benchmarks/bench_reports.py).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

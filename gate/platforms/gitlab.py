@@ -63,7 +63,11 @@ class GitLabPlatform:
     wall_clock: Callable[[], float] = time.time
     name: str = dataclasses.field(default="gitlab", init=False)
 
-    def begin(self, *, api_key: Secret | None) -> None:
+    @property
+    def workspace_owner(self) -> Path | None:
+        return None
+
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
         # GitLab masks variables marked "masked" itself; there is no in-log masking command.
         return None
 

@@ -19,7 +19,11 @@ class LocalPlatform:
     workspace: Path
     name: str = dataclasses.field(default="local", init=False)
 
-    def begin(self, *, api_key: Secret | None) -> None:
+    @property
+    def workspace_owner(self) -> Path | None:
+        return None
+
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
         return None
 
     def sanitize_log(self, text: str) -> str:

@@ -213,6 +213,12 @@ def test_each_action_is_pinned_to_one_commit_everywhere():
 
 
 WORKFLOWS = (*sorted(ROOT.glob(".github/workflows/*.yml")), *sorted(ROOT.glob("examples/github-*.yml")))
+#: The only write scopes any job holds: the release's push, signature and tags, and the PR gate's one comment.
+WRITES = {
+    "release.yml": {("image", "packages"), ("image", "id-token"), ("image", "attestations"),
+                    ("release-tags", "contents")},
+    "github-pr-gate.yml": {("docketqa", "pull-requests")},
+}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -224,9 +230,7 @@ def test_workflows_grant_nothing_by_default_and_each_job_names_its_permissions(p
         assert isinstance(job.get("permissions"), dict) and job["permissions"], f"job {name} declares none"
     writes = {(name, scope) for name, job in workflow["jobs"].items()
               for scope, level in job["permissions"].items() if level == "write"}
-    expected = {("image", "packages"), ("image", "id-token"), ("image", "attestations"),
-                ("release-tags", "contents")} if path.name == "release.yml" else set()
-    assert writes == expected
+    assert writes == WRITES.get(path.name, set())
 
 
 def test_dependabot_updates_pip_docker_and_actions_and_validates():

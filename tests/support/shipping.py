@@ -35,6 +35,11 @@ INPUTS = (
     "job-summary",
     "annotations",
     "artifacts-dir",
+    "pr-comment",
+    "comment-key",
+    "pr-number",
+    "github-token",
+    "comment-author",
 )
 OUTPUTS = (
     "status",
