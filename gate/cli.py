@@ -40,8 +40,21 @@ SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
 SUMMARIES = {
     Command.RUN: "trigger one group run for the blueprints, then wait for every run it starts",
     Command.WAIT: "wait for test runs that were started elsewhere",
-    Command.REPORT: "no network: judge saved GET /test_run responses like a live run",
+    Command.REPORT: "judge saved GET /test_run responses like a live run; only --artifacts-dir and --pr-comment use "
+                    "the network",
 }
+SANDBOX_EPILOG = """\
+exit codes:
+  0    stopped with Ctrl-C (SIGINT) or SIGTERM
+  2    usage error: an unknown scenario, a bad option, or an address already in use
+  70   internal error (a bug: please report it)
+"""
+DEMO_EPILOG = """\
+exit codes:
+  0    the demo ran; it prints the exit code a real gate would have returned
+  2    usage error: an unknown scenario, or an --out directory that cannot be written
+  70   internal error (a bug: please report it)
+"""
 
 
 def main(
@@ -159,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=GateArgumentParser)
     for command, summary in SUMMARIES.items():
-        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog()), command)
+        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog(command)), command)
     _add_sandbox(commands)
     _add_demo(commands)
     return parser
@@ -167,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_sandbox(commands: Any) -> None:
     summary = "serve a local DocketQA-compatible API to rehearse a pipeline against"
-    sandbox = add_command(commands, "sandbox", summary=summary, epilog=epilog())
+    sandbox = add_command(commands, "sandbox", summary=summary, epilog=SANDBOX_EPILOG)
     sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
     sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
@@ -181,7 +194,7 @@ def _add_sandbox(commands: Any) -> None:
 
 def _add_demo(commands: Any) -> None:
     summary = "run the gate against a built-in sandbox and write every report; needs no account and no network"
-    demo = add_command(commands, "demo", summary=summary, epilog=epilog())
+    demo = add_command(commands, "demo", summary=summary, epilog=DEMO_EPILOG)
     demo.add_argument("--out", default=DEFAULT_DEMO_DIR, metavar="DIR",
                       help=f"directory for the reports (default {DEFAULT_DEMO_DIR})")  # fmt: skip
     demo.add_argument("--scenario", default=DEFAULT_SCENARIO,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
+from gate.durations import format_setting_duration
 from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TransientApiError
 from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
 from gate.naming import unique_names
@@ -17,16 +18,6 @@ from gate.poller import Poller
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 from gate.run_status import PollResult, PollSettings, RunStatus
-
-
-def span(seconds: float) -> str:
-    """A deadline as users write it: ``30m``, ``1h30m``, ``45s``, ``0.3s``."""
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.2g}s"
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +90,7 @@ class _State:
         last = f"still '{run.status}'" if run else "not yet reported by DocketQA"
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
-        deadline = span(self.config.timeout_s)
+        deadline = format_setting_duration(self.config.timeout_s)
         if run is None or (status is not None and status.run is None and status.last_error):
             # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
             # was unreachable, not the test slow. Fail closed with exit 4, even under --no-fail-on-timeout.
@@ -194,7 +185,7 @@ def _trigger(
             delay = retry.delay(failures, rng=rng, retry_after=exc.retry_after, remaining=deadline - clock.now())
             if delay is None:
                 raise ApiError(
-                    f"could not start the DocketQA runs before the {span(state.config.timeout_s)} "
+                    f"could not start the DocketQA runs before the {format_setting_duration(state.config.timeout_s)} "
                     f"deadline: {exc.message}"
                 ) from None
             progress.note(f"Starting the runs failed ({exc.message}); trying again in {delay:.1f} s")

@@ -13,6 +13,7 @@ from gate.config import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
     Command,
+    CommentMode,
     JunitLayout,
     ReportPaths,
 )
@@ -20,13 +21,17 @@ from gate.config.values import (
     parse_api_url,
     parse_blueprints,
     parse_bool,
+    parse_comment_key,
+    parse_comment_mode,
     parse_concurrency,
     parse_id_list_value,
     parse_layout,
+    parse_login,
     parse_optional_path,
     parse_path,
     parse_paths,
     parse_poll_interval,
+    parse_pr_number,
     parse_timeout,
 )
 
@@ -42,9 +47,14 @@ class FlagKind(enum.Enum):
 
 
 class FileShape(enum.Enum):
-    """What the config-file key holds; the file reader checks the shape and reports it with line and key path."""
+    """What the config-file key holds; the file reader checks the YAML type and reports it with line and key path."""
 
-    SCALAR = "scalar"
+    TEXT = "text"
+    #: A word from a fixed list: `pr_comment: off` is a YAML 1.1 boolean, yet the user wrote the word "off".
+    WORD = "word"
+    DURATION = "duration"  # text or a number of seconds
+    BOOLEAN = "boolean"
+    WHOLE_NUMBER = "whole number"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
     BLUEPRINTS = "list of blueprints"
@@ -68,7 +78,7 @@ class Setting:
     env_help: str | None = None
     file_key: str | None = None  #: ``timeout`` or ``reports.junit``
     file_expects: str | None = None  #: what to write, for the file's error messages
-    file_shape: FileShape = FileShape.SCALAR
+    file_shape: FileShape = FileShape.TEXT
     action_input: str | None = None
     secret: bool = False  #: the value is wrapped in a Secret the moment it is read
 
@@ -82,8 +92,11 @@ class Setting:
         return f"argument {self.metavar}" if self.kind is FlagKind.ARGUMENTS else f"flag {self.flag}"
 
 
-_API, _WAITING, _REPORTS = "DocketQA API", "waiting", "reports"
+_CONFIGURATION, _API, _WAITING, _REPORTS = "configuration", "DocketQA API", "waiting", "reports"
+_COMMENT = "pull-request comment"
 _DEFAULT_REPORTS = ReportPaths()
+#: Settings for talking to DocketQA and waiting: ``report`` reads saved responses and takes none of them.
+_ONLINE = frozenset({Command.RUN, Command.WAIT})
 _BOOLEAN = "true or false"
 
 #: Every setting, in --help order (the groups are printed in the order they first appear).
@@ -99,37 +112,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("report_files", "saved response JSON: one test run object or a list of them", parse_paths, default=(),
             commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
     Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
-            commands=frozenset({Command.RUN, Command.WAIT}), env="DOCKET_API_KEY",
+            commands=_ONLINE, env="DOCKET_API_KEY",
             env_help="the API key (keep it in a masked CI secret); or use --api-key-file PATH",
             action_input="api-key", secret=True),
+    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
+            flag="--config", metavar="PATH", group=_CONFIGURATION, env="DOCKET_CONFIG",
+            env_help="config file (default: .docketqa.yml in the working directory, if present)",
+            action_input="config"),
+    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
+            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
+            kind=FlagKind.REPEATABLE, group=_CONFIGURATION, file_key="allow_failures", file_shape=FileShape.IDS,
+            action_input="allow-failures"),
     Setting("api_url", "API base URL (env DOCKET_API_URL; default https://api.docketqa.com); "
             "https only, except for a loopback host", parse_api_url, default=DEFAULT_API_URL,
-            flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
+            commands=_ONLINE, flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
             env_help="API base URL (default https://api.docketqa.com); --api-url overrides it",
             file_key="api_url", file_expects="a URL such as https://api.docketqa.com", action_input="api-url"),
     Setting("api_key_file", "read the API key from this file (else env DOCKET_API_KEY)", parse_path,
-            flag="--api-key-file", metavar="PATH", group=_API),
-    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
-            flag="--config", metavar="PATH", group=_API, env="DOCKET_CONFIG",
-            env_help="config file (default: .docketqa.yml in the working directory, if present)",
-            action_input="config"),
+            commands=_ONLINE, flag="--api-key-file", metavar="PATH", group=_API),
     Setting("concurrency", "at most N requests in flight, 1..32 (default 8)", parse_concurrency,
-            default=DEFAULT_CONCURRENCY, flag="--concurrency", metavar="N", group=_API, file_key="concurrency",
-            file_expects="a whole number from 1 to 32"),
+            default=DEFAULT_CONCURRENCY, commands=_ONLINE, flag="--concurrency", metavar="N", group=_API,
+            file_key="concurrency", file_expects="a whole number from 1 to 32", file_shape=FileShape.WHOLE_NUMBER),
     Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
-            default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
-            file_expects="a duration such as 30m", action_input="timeout"),
+            default=DEFAULT_TIMEOUT_S, commands=_ONLINE, flag="--timeout", metavar="DURATION", group=_WAITING,
+            file_key="timeout", file_expects="a duration such as 30m", file_shape=FileShape.DURATION,
+            action_input="timeout"),
     Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
-            default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
-            file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
+            default=DEFAULT_POLL_INTERVAL_S, commands=_ONLINE, flag="--poll-interval", metavar="DURATION",
+            group=_WAITING, file_key="poll_interval", file_expects="a duration such as 5s",
+            file_shape=FileShape.DURATION, action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
-            "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
-            kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
-            action_input="fail-on-timeout"),
-    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
-            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
-            kind=FlagKind.REPEATABLE, group=_WAITING, file_key="allow_failures", file_shape=FileShape.IDS,
-            action_input="allow-failures"),
+            "--no-fail-on-timeout they are a warning", parse_bool, default=True, commands=_ONLINE,
+            flag="--fail-on-timeout", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout",
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="fail-on-timeout"),
     Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
             default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
             file_expects="a path (or null for no JUnit file)", file_shape=FileShape.PATH_OR_NULL,
@@ -149,10 +164,31 @@ SETTINGS: tuple[Setting, ...] = (
             file_shape=FileShape.PATH_OR_NULL, action_input="artifacts-dir"),
     Setting("annotations", "annotate failed, timed-out, flaky and quarantined runs in CI (default on)", parse_bool,
             default=True, flag="--annotations", kind=FlagKind.SWITCH, group=_REPORTS, file_key="annotations",
-            file_expects=_BOOLEAN, action_input="annotations"),
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="annotations"),
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
-            action_input="job-summary"),
+            file_shape=FileShape.BOOLEAN, action_input="job-summary"),
+    Setting("pr_comment", "keep one comment on the pull (merge) request, updated on every run: off (default), "
+            "always, or failures (create only when the gate does not pass; always update)", parse_comment_mode,
+            default=CommentMode.OFF, flag="--pr-comment", metavar="{off,always,failures}", group=_COMMENT,
+            file_key="pr_comment", file_expects="'off', 'always' or 'failures'", file_shape=FileShape.WORD,
+            action_input="pr-comment"),
+    Setting("comment_key", "which comment this gate job owns (default: workflow / job on GitHub, the job name "
+            "on GitLab)", parse_comment_key, flag="--comment-key", metavar="TEXT", group=_COMMENT,
+            file_key="comment_key", file_expects="a short text such as 'e2e'", action_input="comment-key"),
+    Setting("pr", "the pull request (GitHub) or merge request IID (GitLab) to comment on when the event does not "
+            "say", parse_pr_number, flag="--pr", metavar="NUMBER", group=_COMMENT, action_input="pr-number"),
+    Setting("comment_author", "the GitHub login the token comments as (default github-actions[bot])", parse_login,
+            flag="--comment-author", metavar="LOGIN", group=_COMMENT, action_input="comment-author"),
+    Setting("github_token", "the GitHub token for --pr-comment; or use --github-token-file PATH", None,
+            env="GITHUB_TOKEN", env_help="the GitHub token for --pr-comment; or use --github-token-file PATH",
+            action_input="github-token", secret=True),
+    Setting("github_token_file", "read the GitHub token for --pr-comment from this file (else env GITHUB_TOKEN)",
+            parse_path, flag="--github-token-file", metavar="PATH", group=_COMMENT),
+    Setting("gitlab_token", "a GitLab access token with the api scope, for --pr-comment", None,
+            env="DOCKETQA_GITLAB_TOKEN",
+            env_help="a GitLab access token with the api scope, for --pr-comment (CI_JOB_TOKEN cannot write notes)",
+            secret=True),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip
