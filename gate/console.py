@@ -11,9 +11,6 @@ from typing import TextIO
 
 from gate.cli import main
 
-#: While polling, the GIL changes hands every millisecond instead of every 5 ms (CPython's default).
-POLL_SWITCH_INTERVAL_S = 0.001
-
 
 def main_exit() -> None:
     """Console-script entry point."""
@@ -38,26 +35,16 @@ class _ProcessTuning:
     """Interpreter-wide settings that make one gate run faster, set per phase and restored after it.
 
     Only ``main_exit`` uses them, where the process is the gate's alone; ``main`` called as a library (tests,
-    another program) leaves the interpreter as it found it.
+    another program) leaves the interpreter as it found it. (A 1 ms GIL switch interval while polling was
+    dropped: interleaved runs of benchmarks/bench_scale.py's poll round showed no gain, 300 runs or 1,200.)
     """
-
-    @contextlib.contextmanager
-    def polling(self) -> Iterator[None]:
-        """Poll workers mostly wait on sockets; when an answer arrives, its worker needs the GIL from whichever
-        thread is parsing another answer. A shorter switch interval keeps that wait short: a 300-run poll round at
-        50 ms a request came from 8% to 2% above its concurrency floor (benchmarks/bench_scale.py)."""
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(POLL_SWITCH_INTERVAL_S)
-        try:
-            yield
-        finally:
-            sys.setswitchinterval(previous)
 
     @contextlib.contextmanager
     def reporting(self) -> Iterator[None]:
         """Loading and rendering build large trees of acyclic objects that reference counting frees on its own.
-        The cyclic collector would only walk them again and again: a quarter of the time of a 100,000-testcase
-        report, and what made report time grow faster than the number of testcases (benchmarks/bench_reports.py)."""
+        The cyclic collector would only walk them again and again: 16% of the CPU of a 100,000-testcase report
+        (3.18 s -> 2.68 s), 7% at 50,000, and what made report time grow faster than the number of testcases
+        (benchmarks/bench_reports.py)."""
         enabled = gc.isenabled()
         gc.disable()
         try:

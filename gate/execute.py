@@ -23,20 +23,14 @@ SAVE_HINT = "save the body of GET /test_run/{id}"
 
 
 class Tuning(Protocol):
-    """Interpreter settings for the phases of a run. Only the owner of the process may supply one (the console
+    """Interpreter settings for a phase of the run. Only the owner of the process may supply one (the console
     entry point, ``gate.console.main_exit``): a library function never changes interpreter-wide state itself."""
-
-    def polling(self) -> contextlib.AbstractContextManager[None]:
-        """Around following the runs."""
 
     def reporting(self) -> contextlib.AbstractContextManager[None]:
         """Around loading saved runs, and around rendering and writing the reports."""
 
 
 class _Untuned:
-    def polling(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
-
     def reporting(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
@@ -68,7 +62,7 @@ def execute_gate(
         with phases.reporting():
             outcome = _load_saved(config, cwd=cwd)
     else:
-        with _signals_raise_interrupted(), phases.polling():
+        with _signals_raise_interrupted():
             outcome = _follow(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
             )

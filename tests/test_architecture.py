@@ -1,4 +1,4 @@
-"""The shape of gate/: no import cycles and no module over the house limit of 300 lines."""
+"""The shape of gate/: no import cycle, no module over 300 lines, no process-wide setting outside the entry point."""
 
 from __future__ import annotations
 
