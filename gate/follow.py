@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import random
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
-from gate.errors import ApiError, Interrupted, TransientApiError
+from gate.errors import ApiError, Interrupted, TargetNotReady, TransientApiError
 from gate.model import (
     GroupRun,
     Outcome,
@@ -23,6 +23,7 @@ from gate.model import (
 )
 from gate.poller import Poller, PollResult, PollSettings, RunStatus
 from gate.progress import Progress, Tally
+from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
@@ -66,21 +67,29 @@ class _State:
     interrupt_note: str | None = None
     finished: int = 0
     failed: int = 0
+    #: Runs taken from an earlier attempt's result (``--resume``): reported as they were, never polled.
+    carried: tuple[RunOutcome, ...] = ()
+    #: Set while waiting for the target (``--wait-for-url``), and once the trigger POST may have been sent.
+    waiting_for_target: bool = False
+    trigger_sent: bool = False
+    #: Why the target was never ready: nothing was triggered.
+    not_ready: str | None = None
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
         statuses: dict[int | None, RunStatus] = {status.run_id: status for status in result.runs}
         fatal = self.fatal or result.fatal
         note = (self.interrupt_note or self.interrupted.message) if self.interrupted else None
-        runs = [self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows]
+        runs = [*self.carried, *(self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows)]
         names = unique_names((run.name, run.test_run_id) for run in runs)
         return Outcome(
             runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
             group_runs=self.group_runs,
             elapsed_s=max(0.0, self.clock.now() - self.start),
             fail_on_timeout=self.config.fail_on_timeout,
-            stop_reason=fatal or note,
+            stop_reason=fatal or note or self.not_ready,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
+            target_not_ready=self.not_ready is not None,
         )
 
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
@@ -109,6 +118,11 @@ class _State:
         if fatal:
             return Verdict.ERROR, fatal, True
         last = f"still '{run.status}'" if run else "not yet reported by DocketQA"
+        if row.test_run_id is None and not self.trigger_sent:
+            last = "not yet triggered (nothing was started)"
+        if self.not_ready is not None:
+            what = "never triggered" if row.test_run_id is None else "not followed"
+            return Verdict.TIMED_OUT, f"{what}: {self.not_ready}", False
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
         deadline = span(self.config.timeout_s)
@@ -124,7 +138,8 @@ class _State:
         return signal.Signals(self.interrupted.signum).name if self.interrupted else "a signal"
 
     def tally(self) -> Tally:
-        return Tally(total=len(self.rows), finished=self.finished, failed=self.failed)
+        carried, failed = len(self.carried), sum(r.counts_against_gate for r in self.carried)
+        return Tally(total=len(self.rows) + carried, finished=self.finished + carried, failed=self.failed + failed)
 
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
@@ -140,18 +155,35 @@ def follow_runs(
     rng: random.Random,
     started_at: float | None = None,
     trigger_retry: RetryPolicy = TRIGGER_RETRY,
+    resume: ResumePlan | None = None,
+    before_trigger: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals."""
+    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
+
+    ``resume`` (``--resume``) carries runs over, follows unfinished ones by id and triggers only the rest.
+    ``before_trigger`` (``--wait-for-url``) runs just before a trigger; ``TargetNotReady`` from it stops the gate.
+    """
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
+    if resume is not None:
+        state.carried = tuple(_carry(run, config) for run in resume.carried)
+        state.group_runs = resume.group_runs
+        progress.note(resume.describe())
     try:
         if config.command is Command.RUN:
-            _trigger_then_poll(state, client=client, progress=progress, rng=rng, retry=trigger_retry)
+            _trigger_then_poll(
+                state, client=client, progress=progress, rng=rng, retry=trigger_retry, resume=resume,
+                before_trigger=before_trigger,
+            )
         else:
-            state.rows = [_Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)]
+            state.rows = _followed(resume) if resume else [
+                _Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)
+            ]
             _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
     except Interrupted as exc:
         state.interrupted = exc
-        if config.command is Command.RUN and not state.group_runs:
+        if state.waiting_for_target:
+            state.interrupt_note = f"{exc.message}; nothing was triggered (the gate was waiting for the target URL)"
+        elif state.trigger_sent and not any(not g.earlier_attempt for g in state.group_runs):
             # The POST may have been sent (or its answer be on the way): the user must check before re-running.
             state.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
     except BaseException:
@@ -170,23 +202,48 @@ def _close(state: _State) -> None:
         state.poller.close()
 
 
+def _carry(run: RunOutcome, config: Config) -> RunOutcome:
+    """A carried run under this gate's names and allowed failures (the earlier attempt's may have differed)."""
+    name = config.name_for(run.blueprint_id) or run.name
+    return dataclasses.replace(run, name=name, allowed_failure=config.is_allowed_failure(run.blueprint_id))
+
+
+def _followed(resume: ResumePlan) -> list[_Planned]:
+    return [
+        _Planned(test_run_id=f.test_run_id, blueprint_id=f.blueprint_id, initial=f.earlier.run) for f in resume.follow
+    ]
+
+
 def _trigger_then_poll(
-    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, retry: RetryPolicy
+    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, retry: RetryPolicy,
+    resume: ResumePlan | None, before_trigger: Callable[[], None] | None,
 ) -> None:
     config = state.config
-    ids = [blueprint.id for blueprint in config.blueprints]
-    state.rows = [_Planned(test_run_id=None, blueprint_id=i) for i in ids]
-    progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
-                  + ", ".join(map(str, ids)))
-    try:
-        result = _trigger(state, client=client, ids=ids, progress=progress, rng=rng, retry=retry)
-    except ApiError as exc:
-        state.fatal = exc.message
-        return
-    rows = _plan(ids, result)
-    state.group_runs, state.rows = (result.group_run,), rows
-    progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
-    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
+    ids = list(resume.trigger) if resume else [blueprint.id for blueprint in config.blueprints]
+    followed = _followed(resume) if resume else []
+    state.rows = [*followed, *(_Planned(test_run_id=None, blueprint_id=i) for i in ids)]
+    first_poll_in = 0.0
+    if ids:
+        if before_trigger is not None:
+            state.waiting_for_target = True
+            try:
+                before_trigger()
+            except TargetNotReady as exc:
+                state.not_ready = exc.message
+                return
+            state.waiting_for_target = False
+        state.trigger_sent = True  # from here on an interruption may leave a group run behind
+        progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
+                      + ", ".join(map(str, ids)))
+        try:
+            result = _trigger(state, client=client, ids=ids, progress=progress, rng=rng, retry=retry)
+        except ApiError as exc:
+            state.fatal = exc.message
+            return
+        state.group_runs, state.rows = (result.group_run, *state.group_runs), [*followed, *_plan(ids, result)]
+        progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
+        first_poll_in = config.poll_interval_s
+    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=first_poll_in)
 
 
 def _trigger(
@@ -251,6 +308,8 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
+    if not run_ids and state.carried:
+        return  # every run was carried over from the earlier attempt: report at once
     progress.started(len(run_ids))
     try:
         state.poller.follow(run_ids, first_poll_in=first_poll_in)

@@ -150,6 +150,8 @@ class GroupRun:
     id: int
     name: str | None = None
     created_at: str | None = None
+    #: Started by an earlier attempt of the gate (``--resume``), not by this one.
+    earlier_attempt: bool = False
 
     @property
     def dashboard_url(self) -> str:
@@ -170,6 +172,13 @@ class RunOutcome:
     problem: str | None = None
     #: The problem came from the API (unreachable, malformed, missing): counts toward exit 4, not 1.
     api_problem: bool = False
+    #: Taken as it was from an earlier attempt's JSON result (``--resume``): not run or followed again.
+    carried_over: bool = False
+
+    @property
+    def final(self) -> bool:
+        """DocketQA reported a final status for the run (not timed out, cancelled or unknown to the gate)."""
+        return self.run is not None and self.run.is_final
 
     @property
     def status(self) -> str | None:
@@ -232,6 +241,11 @@ class Outcome:
     #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
     stop_reason: str | None = None
     interrupted_exit: ExitCode | None = None
+    #: A target URL never became ready (``--wait-for-url``): nothing was triggered, exit 3 whatever else holds.
+    target_not_ready: bool = False
+    #: The commit under test (``GITHUB_SHA`` / ``CI_COMMIT_SHA``) and the API the runs belong to, for ``--resume``.
+    commit: str | None = None
+    api_url: str | None = None
 
     @functools.cached_property
     def counts(self) -> Counts:
@@ -260,6 +274,9 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
     """The overall verdict and exit code. Precedence: interrupted, then 1 before 4 before 3; fail closed."""
     if outcome.interrupted_exit is not None:
         return Verdict.CANCELLED, outcome.interrupted_exit
+    if outcome.target_not_ready:
+        # Nothing was triggered, so nothing was tested: never a pass, even under --no-fail-on-timeout.
+        return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
     blocking = [r for r in outcome.runs if r.counts_against_gate]
     if any(r.verdict is Verdict.FAILED or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
         return Verdict.FAILED, ExitCode.FAILED
