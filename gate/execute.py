@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -12,12 +13,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
+
+if TYPE_CHECKING:
+    from gate.resume import ResumePlan
+    from gate.target import WaitFor
 
 PROG = "docketqa-gate"
 #: What to do when a file given to `report` is not a saved test run.
@@ -34,12 +39,16 @@ def execute_gate(
     cwd: Path,
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
+    resume_from: Path | None = None,
+    resume_any_commit: bool = False,
+    wait_for: WaitFor | None = None,
 ) -> Outcome:
     """Follow (or load) the runs, then write every report before anything decides the exit code.
 
     ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
+    ``resume_from`` is an earlier attempt's JSON result (``--resume``); ``wait_for`` the targets to wait for.
     """
-    from gate.platforms import detect
+    from gate.platforms import commit_sha, detect
     from gate.reports.write import write_reports
 
     platform = detect(
@@ -48,18 +57,24 @@ def execute_gate(
     platform.begin(api_key=config.api_key)
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
+    commit = commit_sha(env)
+    early_notes: list[str] = []
     if config.command is Command.REPORT:
         with _cycle_collection_paused():
-            outcome = _load_saved(config, cwd=cwd)
+            outcome, early_notes = _load_saved(config, cwd=cwd)
+        outcome = dataclasses.replace(outcome, commit=commit)
     else:
+        plan = _resume_plan(config, path=resume_from, any_commit=resume_any_commit, commit=commit, cwd=cwd, err=err)
         with _signals_raise_interrupted(), _quick_thread_handoffs():
             outcome = _follow(
-                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
+                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log,
+                resume=plan, wait_for=wait_for,
             )
+        outcome = dataclasses.replace(outcome, commit=commit, api_url=config.api_url)
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), _cycle_collection_paused():
         reports = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
-        failure, written, notes = reports.failure, reports.paths, list(reports.notes)
+        failure, written, notes = reports.failure, reports.paths, [*early_notes, *reports.notes]
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
@@ -69,8 +84,27 @@ def execute_gate(
     return outcome
 
 
+def _resume_plan(
+    config: Config, *, path: Path | None, any_commit: bool, commit: str | None, cwd: Path, err: TextIO
+) -> ResumePlan | None:
+    """The plan from the earlier result, or None (run everything) with a notice or warning saying why."""
+    if path is None:
+        return None
+    from gate.resume import load_prior, plan_run, plan_wait
+
+    prior, message = load_prior(path, cwd=cwd, api_url=config.api_url, commit=commit, any_commit=any_commit)
+    if message is not None:
+        err.write(f"{PROG}: {message.level.value}: {message.text}\n")
+    if prior is None:
+        return None
+    if config.command is Command.RUN:
+        return plan_run(prior, [blueprint.id for blueprint in config.blueprints])
+    return plan_wait(prior, config.test_run_ids)
+
+
 def _follow(
-    config: Config, *, err: TextIO, clock: Clock, wall_clock: Callable[[], dt.datetime] | None, sanitize: Any
+    config: Config, *, err: TextIO, clock: Clock, wall_clock: Callable[[], dt.datetime] | None, sanitize: Any,
+    resume: ResumePlan | None = None, wait_for: WaitFor | None = None,
 ) -> Outcome:
     from gate.client import ApiClient
     from gate.follow import follow_runs
@@ -82,17 +116,25 @@ def _follow(
     )
     interactive = bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
-    return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
+    before_trigger = None
+    if wait_for is not None and wait_for.urls:
+        from gate.target import wait_for_targets
+
+        def before_trigger() -> None:
+            wait_for_targets(wait_for, clock=clock, interval_s=config.poll_interval_s, note=progress.note)
+
+    return follow_runs(
+        config, client=client, clock=clock, progress=progress, rng=random.Random(), resume=resume,
+        before_trigger=before_trigger,
+    )
 
 
-def _load_saved(config: Config, *, cwd: Path) -> Outcome:
-    from gate.saved import outcome_from_saved
+def _load_saved(config: Config, *, cwd: Path) -> tuple[Outcome, list[str]]:
+    """Saved bodies and the gate's own JSON results, merged (fan-in): each run once, notes for the log."""
+    from gate.fanin import merge_files
 
-    payloads: list[Any] = []
-    for path in config.report_files:
-        data = _read_saved(path, cwd=cwd)
-        payloads.extend(data if isinstance(data, list) else [data])
-    return outcome_from_saved(payloads, config)
+    merged = merge_files([(path, _read_saved(path, cwd=cwd)) for path in config.report_files], config)
+    return merged.outcome, list(merged.notes)
 
 
 

@@ -30,4 +30,13 @@ def detect(
     return LocalPlatform(stdout=stdout, workspace=workspace)
 
 
-__all__ = ["OUTPUT_NAMES", "GitHubPlatform", "GitLabPlatform", "LocalPlatform", "Platform", "detect"]
+def commit_sha(env: Mapping[str, str]) -> str | None:
+    """The commit under test: ``GITHUB_SHA`` on GitHub, ``CI_COMMIT_SHA`` on GitLab, else unknown."""
+    for name in ("GITHUB_SHA", "CI_COMMIT_SHA"):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+__all__ = ["OUTPUT_NAMES", "GitHubPlatform", "GitLabPlatform", "LocalPlatform", "Platform", "commit_sha", "detect"]
