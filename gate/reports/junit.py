@@ -19,6 +19,7 @@ from gate.model import (
 )
 from gate.reports.escape import one_line, xml_attribute, xml_safe, xml_text
 from gate.reports.run_text import (
+    CARRIED_PROPERTY,
     Kind,
     Mark,
     attachments_for,
@@ -82,7 +83,9 @@ def _render_test_layout(outcome: Outcome, *, attachments: Attachments) -> str:
         cases = [_test_case(r, name, outcome=outcome, attachments=attachments) for r, name in zip(group.runs, names)]
         g = group.group_run
         properties = {"group_run_id": str(g.id), "dashboard_url": g.dashboard_url} if g else None
-        suite = TestSuite(clip_line(suite_name(g)), cases, timestamp=timestamp(g.created_at) if g else None, properties=properties)
+        if group.carried:
+            properties = {**(properties or {}), CARRIED_PROPERTY: "true"}
+        suite = TestSuite(clip_line(suite_name(g, carried=group.carried)), cases, timestamp=timestamp(g.created_at) if g else None, properties=properties)
         root.append(_normalise_suite(suite.build_xml_doc(), flaky=[flaky_failures(r) for r in group.runs]))
     if not outcome.runs:
         case = TestCase("DocketQA gate", classname=CLASSNAME)

@@ -28,6 +28,9 @@ from gate.reports.escape import one_line, xml_safe
 MAX_ELEMENT_CHARS = 65_536
 MARKERS = {StepState.PASSED: "✓", StepState.FAILED: "✗", StepState.NOT_REACHED: "–"}
 UNGROUPED_SUITE = "DocketQA test runs"
+#: JUnit property on what ``--resume`` carried over from an earlier attempt (the suite's, in both layouts).
+CARRIED_PROPERTY = "docketqa.carried_over"
+CARRIED_NOTE = "Carried over from an earlier attempt of this gate (--resume): not run again"
 _INDENT = "     "
 _ATTACHMENT = re.compile(r"\[\[(?=\s*ATTACHMENT\s*\|)", re.IGNORECASE)
 
@@ -54,6 +57,8 @@ class Group:
 
     group_run: GroupRun | None
     runs: tuple[RunOutcome, ...]
+    #: The runs were carried over from an earlier attempt (they get a suite of their own).
+    carried: bool = False
 
 
 # --- cleaning -------------------------------------------------------------------------------------------
@@ -125,22 +130,30 @@ def group_runs_of(outcome: Outcome) -> list[GroupRun | None]:
 
 
 def groups(outcome: Outcome) -> list[Group]:
-    """Suites in a stable order: declared group runs, then others as first seen, then runs without one."""
-    members: dict[int | None, list[RunOutcome]] = {g.id: [] for g in outcome.group_runs}
+    """Suites in a stable order: declared group runs, then others as first seen, then runs without one.
+
+    Runs carried over from an earlier attempt get a suite of their own after their group run's, so the suite's
+    ``docketqa.carried_over`` property can say so (the JUnit schema has no testcase properties).
+    """
+    members: dict[tuple[int | None, bool], list[RunOutcome]] = {(g.id, False): [] for g in outcome.group_runs}
     by_id: dict[int | None, GroupRun | None] = {g.id: g for g in outcome.group_runs}
     for r, group_run in zip(outcome.runs, group_runs_of(outcome)):
         key = group_run.id if group_run else None
         by_id.setdefault(key, group_run)
-        members.setdefault(key, []).append(r)
-    ordered = sorted(members, key=lambda key: key is None)  # stable: keeps first-seen order otherwise
-    return [Group(group_run=by_id[key], runs=tuple(members[key])) for key in ordered]
+        members.setdefault((key, r.carried_over), []).append(r)
+    # Stable: keeps first-seen order otherwise. An earlier group run holding only carried runs has no own suite.
+    ordered = sorted(members, key=lambda key: (key[0] is None, key[0] is not None and key[1]))
+    found = [Group(group_run=by_id[key], runs=tuple(members[(key, carried)]), carried=carried) for key, carried in ordered]
+    return [g for g in found if g.runs or g.group_run is None or not g.group_run.earlier_attempt]
 
 
-def suite_name(group_run: GroupRun | None) -> str:
+def suite_name(group_run: GroupRun | None, *, carried: bool = False) -> str:
     if group_run is None:
-        return UNGROUPED_SUITE
-    name = one_line(group_run.name or "")
-    return f"{name} (group run {group_run.id})" if name else f"DocketQA group run {group_run.id}"
+        name = UNGROUPED_SUITE
+    else:
+        label = one_line(group_run.name or "")
+        name = f"{label} (group run {group_run.id})" if label else f"DocketQA group run {group_run.id}"
+    return f"{name}, carried over from an earlier attempt" if carried else name
 
 
 # --- results --------------------------------------------------------------------------------------------
@@ -210,6 +223,8 @@ def run_header(r: RunOutcome) -> str:
     if r.blueprint_id is not None:
         lines.append(f"Blueprint: {r.blueprint_id}")
     lines.append(f"Status: {r.status or 'unknown'} (gate verdict: {r.verdict.value})")
+    if r.carried_over:
+        lines.append(CARRIED_NOTE)
     if run is not None and run.starting_url:
         lines.append(f"Starting URL: {one_line(run.starting_url)}")
     video = run_video(r)
@@ -287,6 +302,7 @@ def run_properties(r: RunOutcome, group_run: GroupRun | None) -> dict[str, str]:
         "video_url": run_video(r),
         "group_run_id": group_run.id if group_run else None,
         "dashboard_url": group_run.dashboard_url if group_run else None,
+        CARRIED_PROPERTY: "true" if r.carried_over else None,
     }
     return {k: clip_line(str(v)) for k, v in values.items() if v is not None}
 

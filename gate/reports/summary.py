@@ -189,14 +189,21 @@ def _counts_line(o: Outcome) -> str:
     extra = (("⛔", c.errors, "error", "errors"), ("🚫", c.cancelled, "cancelled", "cancelled"),
              ("🔕", c.allowed_failures, "allowed failure", "allowed failures"))
     parts += [f"{icon} {n} {one if n == 1 else many}" for icon, n, one, many in extra if n]
+    carried = sum(r.carried_over for r in o.runs)
+    if carried:
+        parts.append(f"↩ {carried} carried over from an earlier attempt")
     return " · ".join([*parts, format_duration(o.elapsed_s)])
 
 
 def _result(r: RunOutcome) -> str:
+    if r.carried_over and r.verdict is Verdict.PASSED and not r.flaky:
+        return f"{RESULTS[r.verdict]} earlier"  # "✅ passed earlier": carried over by --resume, not run again
     if r.flaky:
-        return "⚠️ flaky"
-    label = RESULTS[r.verdict]
-    return f"{label} (allowed)" if r.allowed_failure and r.verdict is not Verdict.PASSED else label
+        label = "⚠️ flaky"
+    else:
+        label = RESULTS[r.verdict]
+        label = f"{label} (allowed)" if r.allowed_failure and r.verdict is not Verdict.PASSED else label
+    return f"{label}, earlier attempt" if r.carried_over else label
 
 
 def _row(r: RunOutcome, group_run: GroupRun | None) -> str:

@@ -47,6 +47,8 @@ OUTPUTS = (
     "flaky",
     "test-run-ids",
     "group-run-ids",
+    "carried-over-run-ids",
+    "new-group-run-id",
     "dashboard-url",
     "junit-path",
     "json-path",
