@@ -165,18 +165,18 @@ UNTRUSTED = {
     "corrupt": (lambda p: p.write_text('{"schema_version": 1, "runs": ['),
                 "docketqa-gate: warning: not resuming: the previous result first.json is not JSON ("),
     "other-commit": (lambda p: _doctor(p, commit=OTHER_SHA),
-                     "docketqa-gate: warning: not resuming: the previous result first.json tested commit 000000000000, "
+                     ("docketqa-gate: warning: not resuming: the previous result first.json tested commit 000000000000, "
                      "not 4f2a9c1d0e8b (pass --resume-any-commit to carry results over from another commit); "
-                     "running everything"),
+                     "running everything")),
     "other-url": (lambda p: _doctor(p, api_url="https://api.docketqa.com"),
-                  "docketqa-gate: warning: not resuming: the previous result first.json is for another API "
-                  "(https://api.docketqa.com, this gate uses http://127.0.0.1:"),
+                  ("docketqa-gate: warning: not resuming: the previous result first.json is for another API "
+                  "(https://api.docketqa.com, this gate uses http://127.0.0.1:")),
     "other-schema": (lambda p: _doctor(p, schema_version=2),
-                     "docketqa-gate: warning: not resuming: the previous result first.json is a result of schema "
-                     "version 2; this gate reads version 1; running everything"),
+                     ("docketqa-gate: warning: not resuming: the previous result first.json is a result of schema "
+                     "version 2; this gate reads version 1; running everything")),
     "not-a-result": (lambda p: p.write_text('{"test_run": {"id": 1, "status": "passed"}}'),
-                     "docketqa-gate: warning: not resuming: the previous result first.json is not a docketqa-gate "
-                     "JSON result (no 'schema_version' and 'runs'); running everything"),
+                     ("docketqa-gate: warning: not resuming: the previous result first.json is not a docketqa-gate "
+                     "JSON result (no 'schema_version' and 'runs'); running everything")),
 }  # fmt: skip
 
 
