@@ -6,7 +6,9 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gate.config import Blueprint, Layer, Setting
+from gate.config import Blueprint
+from gate.config.settings import FileShape, Setting, file_keys, file_sections
+from gate.config.sources import Given, Layer
 from gate.config.values import os_reason, parse_bool, parse_id, show
 
 if TYPE_CHECKING:
@@ -14,24 +16,8 @@ if TYPE_CHECKING:
 
 #: A settings file is a few hundred bytes; a megabyte means the wrong file was named.
 MAX_CONFIG_BYTES = 1_000_000
-#: Top-level keys whose value is one scalar, handed to the shared validators as text (with what to write).
-SCALAR_KEYS = {
-    "api_url": "a URL such as https://api.docketqa.com",
-    "timeout": "a duration such as 30m",
-    "poll_interval": "a duration such as 5s",
-    "fail_on_timeout": "true or false",
-    "annotations": "true or false",
-    "job_summary": "true or false",
-    "concurrency": "a whole number from 1 to 32",
-}
-REPORT_KEYS = {
-    "junit": "a path (or null for no JUnit file)",
-    "json": "a path (or null)",
-    "summary": "a path (or null)",
-    "artifacts_dir": "a directory path (or null)",
-    "junit_layout": "'test' or 'step'",
-}
-TOP_KEYS = ("allow_failures", "blueprints", "reports", *SCALAR_KEYS)
+#: How the mistake of giving a section something other than a mapping is explained.
+SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
 _YAML_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(_YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
@@ -75,15 +61,20 @@ def parse_config_text(text: str, *, display: str) -> Layer:
         return Layer()
     walker = _Walker(display)
     walker.top(root)
-    return Layer(walker.settings, tuple(walker.problems))
+    return Layer(walker.values, tuple(walker.problems))
+
+
+def top_keys() -> tuple[str, ...]:
+    """Every key the file may hold at the top level: settings, and sections such as ``reports``."""
+    return (*file_keys(), *file_sections())
 
 
 class _Walker:
-    """Checks the node tree against the schema, collecting settings and every problem."""
+    """Checks the node tree against the settings table, collecting values and every problem."""
 
     def __init__(self, display: str) -> None:
         self.display = display
-        self.settings: dict[str, Setting] = {}
+        self.values: dict[str, Given] = {}
         self.problems: list[str] = []
 
     def where(self, node: Node, path: str) -> str:
@@ -98,16 +89,31 @@ class _Walker:
         if not isinstance(root, MappingNode):
             self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {_kind(root)}")
             return
-        for name, path, node in self.items(root, "", allowed=TOP_KEYS):
-            if name == "blueprints":
-                self.blueprints(node)
-            elif name == "allow_failures":
-                ids = self.id_list(node, path)
-                self.settings[name] = Setting(tuple(ids), self.where(node, path))
-            elif name == "reports":
-                self.reports(node)
+        keys = file_keys()
+        for name, path, node in self.items(root, "", allowed=top_keys()):
+            if name in keys:
+                self.setting(keys[name], node, path=path)
             else:
-                self.scalar(name, node, path=path, expected=SCALAR_KEYS[name])
+                self.section(name, node)
+
+    def setting(self, row: Setting, node: Node, *, path: str) -> None:
+        if row.file_shape is FileShape.BLUEPRINTS:
+            self.blueprints(row.name, node, path)
+        elif row.file_shape is FileShape.IDS:
+            self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
+        else:
+            nullable = row.file_shape is FileShape.PATH_OR_NULL
+            self.scalar(row.name, node, path=path, expected=row.file_expects or "a value", nullable=nullable)
+
+    def section(self, name: str, node: Node) -> None:
+        from yaml.nodes import MappingNode
+
+        if not isinstance(node, MappingNode):
+            self.problem(node, name, what=f"expected a mapping such as {SECTION_EXAMPLES[name]}, got {_kind(node)}")
+            return
+        keys = file_keys(name)
+        for key, path, value in self.items(node, name, allowed=tuple(keys)):
+            self.setting(keys[key], value, path=path)
 
     def items(self, node: MappingNode, parent: str, *, allowed: tuple[str, ...]) -> list[tuple[str, str, Node]]:
         """(name, key path, value node) for each known key; non-text, duplicate and unknown keys are problems."""
@@ -133,7 +139,7 @@ class _Walker:
     def scalar(self, name: str, node: Node, *, path: str, expected: str, nullable: bool = False) -> None:
         text = self.text(node, path, expected=expected, nullable=nullable)
         if text is not _MISSING:
-            self.settings[name] = Setting(text, self.where(node, path))
+            self.values[name] = Given(text, self.where(node, path))
 
     def text(self, node: Node, path: str, *, expected: str, nullable: bool = False) -> str | None | object:
         """The scalar's source text (so `1:30` is not read as sexagesimal 90), None for an allowed null."""
@@ -147,16 +153,16 @@ class _Walker:
             return _MISSING
         return None if node.tag == _NULL_TAG else node.value
 
-    def blueprints(self, node: Node) -> None:
+    def blueprints(self, name: str, node: Node, key_path: str) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, "blueprints", what=f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
+            self.problem(node, key_path, what=f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
             return
         entries: list[Blueprint] = []
         first_line: dict[int, int] = {}
         for index, item in enumerate(node.value):
-            path = f"blueprints[{index}]"
+            path = f"{key_path}[{index}]"
             if isinstance(item, MappingNode):
                 entry, id_node, id_path = self.entry(item, path), _value_of(item, "id"), f"{path}.id"
             elif isinstance(item, ScalarNode):
@@ -172,7 +178,7 @@ class _Walker:
                 continue
             first_line[entry.id] = id_node.start_mark.line + 1
             entries.append(entry)
-        self.settings["blueprints"] = Setting(tuple(entries), self.where(node, "blueprints"))
+        self.values[name] = Given(tuple(entries), self.where(node, key_path))
 
     def entry(self, node: MappingNode, path: str) -> Blueprint | None:
         """An ``{id, name, allow_failure}`` entry, or None when any part of it is a problem."""
@@ -231,15 +237,6 @@ class _Walker:
                 ids.append(number)
         return ids
 
-    def reports(self, node: Node) -> None:
-        from yaml.nodes import MappingNode
-
-        if not isinstance(node, MappingNode):
-            self.problem(node, "reports", what=f"expected a mapping such as {{junit: PATH, json: PATH}}, got {_kind(node)}")
-            return
-        for name, path, value in self.items(node, "reports", allowed=tuple(REPORT_KEYS)):
-            self.scalar(name, value, path=path, expected=REPORT_KEYS[name], nullable=name != "junit_layout")
-
 
 _MISSING = object()
 
@@ -279,4 +276,4 @@ def _kind(node: Node) -> str:
     return f"the value {show(str(node.value))}"
 
 
-__all__ = ["ENTRY_KEYS", "MAX_CONFIG_BYTES", "TOP_KEYS", "parse_config_text", "read_config_file"]
+__all__ = ["ENTRY_KEYS", "MAX_CONFIG_BYTES", "parse_config_text", "read_config_file", "top_keys"]

@@ -2,49 +2,52 @@
 
 from __future__ import annotations
 
+import argparse
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from gate.config import (
-    DEFAULT_API_URL,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_POLL_INTERVAL_S,
-    DEFAULT_TIMEOUT_S,
-    Blueprint,
-    Command,
-    Config,
+from gate.config import DEFAULT_CONFIG_FILE, Blueprint, Command, Config, ReportPaths
+from gate.config.file import read_config_file
+from gate.config.settings import setting
+from gate.config.sources import (
+    ACTION_HINTS,
+    CLI_HINTS,
+    Given,
     Hints,
-    JunitLayout,
     Layer,
-    ReportPaths,
-    Setting,
+    action_layer,
+    env_layer,
+    flag_layer,
 )
-from gate.config.values import (
-    os_reason,
-    parse_api_url,
-    parse_bool,
-    parse_concurrency,
-    parse_id_list,
-    parse_layout,
-    parse_optional_path,
-    parse_path,
-    parse_poll_interval,
-    parse_timeout,
-    show,
-)
+from gate.config.values import os_reason, parse_blueprints, parse_path, show
 from gate.errors import ConfigError
 from gate.secret import Secret
 
-T = TypeVar("T")
-_NO_IDS: tuple[int, ...] = ()
-_NO_BLUEPRINTS: tuple[Blueprint, ...] = ()
-_NO_PATHS: tuple[Path, ...] = ()
 #: A key file holds one key; anything bigger is the wrong file (and is not worth reading into memory).
 MAX_KEY_FILE_BYTES = 4096
-_DEFAULT_REPORTS = ReportPaths()
+
+
+def load_config(args: argparse.Namespace, *, env: Mapping[str, str], cwd: Path) -> Config:
+    """Config for ``run``/``wait``/``report`` from parsed flags, the environment and the config file.
+
+    Precedence: flag > environment > config file > default. Raises one ``ConfigError`` listing every problem.
+    """
+    command = Command(args.command)
+    return merge([flag_layer(args, command), env_layer(env, command)], command=command, cwd=cwd, hints=CLI_HINTS)
+
+
+def load_action_config(env: Mapping[str, str], *, cwd: Path) -> Config:
+    """Config for ``entrypoint.py`` run with no arguments under ``GITHUB_ACTIONS=true``.
+
+    Precedence: input > environment (DOCKET_*) > config file > default. ``test-run-ids`` means ``wait``;
+    otherwise ``run`` with ``blueprint-ids`` or the config file's blueprints.
+    """
+    layer = action_layer(env)
+    waiting = "test_run_ids" in layer.values and "blueprints" not in layer.values
+    command = Command.WAIT if waiting else Command.RUN
+    return merge([layer, env_layer(env, command)], command=command, cwd=cwd, hints=ACTION_HINTS)
 
 
 class _Problems:
@@ -79,31 +82,35 @@ class _Picker:
             for problem in layer.problems:
                 problems.add(index, problem)
 
-    def all(self, name: str, parse: Callable[[Any], T]) -> list[T]:
-        values: list[T] = []
+    def all(self, name: str) -> list[Any]:
+        """The value from every layer that gives one, checked by the setting's parser (highest precedence first)."""
+        parse: Callable[[Any], Any] | None = setting(name).parse
+        assert parse is not None, name  # settings without a parser are read by their own code (the key)
+        values = []
         for index, layer in enumerate(self.layers):
-            setting = layer.settings.get(name)
-            if setting is None:
+            given = layer.values.get(name)
+            if given is None:
                 continue
             try:
-                values.append(parse(setting.value))
+                values.append(parse(given.value))
             except ValueError as exc:
-                self.problems.add(index, f"{setting.source}: {exc}")
+                self.problems.add(index, f"{given.source}: {exc}")
                 self.failed.add(name)
         return values
 
-    def first(self, name: str, parse: Callable[[Any], T], *, default: T) -> T:
-        values = self.all(name, parse)
-        return values[0] if values else default
+    def first(self, name: str) -> Any:
+        """The highest-precedence value, or the setting's default."""
+        values = self.all(name)
+        return values[0] if values else setting(name).default
 
 
-def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints, debug: bool) -> Config:
+def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints) -> Config:
     """Highest-precedence layer first; raises one ``ConfigError`` naming every problem and its source."""
     file_layer, file_path, display = _config_file_layer(layers, cwd=cwd)
     problems = _Problems(file_index=len(layers), display=display)
     pick = _Picker([*layers, file_layer], problems)
     blueprints = _blueprints(pick, file_layer)
-    test_run_ids = pick.first("test_run_ids", parse_id_list_value, default=_NO_IDS)
+    test_run_ids = pick.first("test_run_ids")
     api_key = _api_key(pick, cwd=cwd) if command in (Command.RUN, Command.WAIT) else None
     # Say what is missing only when no given value was wrong: "no blueprints" after "'x' is not an id" is noise.
     if command is Command.RUN and not blueprints and "blueprints" not in pick.failed:
@@ -115,21 +122,21 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints,
 
     config = Config(
         command=command,
-        api_url=pick.first("api_url", parse_api_url, default=DEFAULT_API_URL),
+        api_url=pick.first("api_url"),
         api_key=api_key,
         blueprints=blueprints,
         test_run_ids=test_run_ids,
-        report_files=pick.first("report_files", _paths, default=_NO_PATHS),
-        timeout_s=pick.first("timeout", parse_timeout, default=DEFAULT_TIMEOUT_S),
-        poll_interval_s=pick.first("poll_interval", parse_poll_interval, default=DEFAULT_POLL_INTERVAL_S),
-        fail_on_timeout=pick.first("fail_on_timeout", parse_bool, default=True),
+        report_files=pick.first("report_files"),
+        timeout_s=pick.first("timeout"),
+        poll_interval_s=pick.first("poll_interval"),
+        fail_on_timeout=pick.first("fail_on_timeout"),
         # Quarantine adds up across sources, like the file's per-blueprint allow_failure that flags cannot undo.
-        allow_failures=frozenset(i for ids in pick.all("allow_failures", parse_id_list_value) for i in ids),
+        allow_failures=frozenset(i for ids in pick.all("allow_failures") for i in ids),
         reports=_reports(pick),
-        annotations=pick.first("annotations", parse_bool, default=True),
-        job_summary=pick.first("job_summary", parse_bool, default=True),
-        concurrency=pick.first("concurrency", parse_concurrency, default=DEFAULT_CONCURRENCY),
-        debug=debug,
+        annotations=pick.first("annotations"),
+        job_summary=pick.first("job_summary"),
+        concurrency=pick.first("concurrency"),
+        debug=pick.first("debug"),
         config_file=file_path,
     )
     if problems:
@@ -137,47 +144,22 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints,
     return config
 
 
-def parse_id_list_value(value: object) -> tuple[int, ...]:
-    """Ids from text (``"180, 181"``), texts (repeated flags), or ints the config file already checked."""
-    if isinstance(value, tuple) and all(isinstance(item, int) for item in value):
-        return value
-    return parse_id_list(_texts(value))
-
-
 def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
     """The chosen ids; ids given elsewhere replace the file's list but keep its names and allow_failure."""
-    chosen = pick.first("blueprints", _parse_blueprints, default=_NO_BLUEPRINTS)
-    from_file = file_layer.settings.get("blueprints")
-    entries = {b.id: b for b in _parse_blueprints(from_file.value)} if from_file else {}
+    chosen: tuple[Blueprint, ...] = pick.first("blueprints")
+    from_file = file_layer.values.get("blueprints")
+    entries = {b.id: b for b in parse_blueprints(from_file.value)} if from_file else {}
     return tuple(entries.get(b.id, b) for b in chosen)
-
-
-def _parse_blueprints(value: object) -> tuple[Blueprint, ...]:
-    if isinstance(value, tuple) and all(isinstance(item, Blueprint) for item in value):
-        return value
-    return tuple(Blueprint(id=i) for i in parse_id_list(_texts(value)))
 
 
 def _reports(pick: _Picker) -> ReportPaths:
     return ReportPaths(
-        junit=pick.first("junit", parse_optional_path, default=_DEFAULT_REPORTS.junit),
-        json=pick.first("json", parse_optional_path, default=_DEFAULT_REPORTS.json),
-        summary=pick.first("summary", parse_optional_path, default=_DEFAULT_REPORTS.summary),
-        junit_layout=pick.first("junit_layout", parse_layout, default=JunitLayout.TEST),
-        artifacts_dir=pick.first("artifacts_dir", parse_optional_path, default=_DEFAULT_REPORTS.artifacts_dir),
+        junit=pick.first("junit"),
+        json=pick.first("json"),
+        summary=pick.first("summary"),
+        junit_layout=pick.first("junit_layout"),
+        artifacts_dir=pick.first("artifacts_dir"),
     )
-
-
-def _paths(value: object) -> tuple[Path, ...]:
-    return tuple(parse_path(text) for text in _texts(value))
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
-        return value
-    raise TypeError(f"unexpected setting value of type {type(value).__name__}")  # a layer-building bug
 
 
 # --- the API key ----------------------------------------------------------------------------------------
@@ -186,7 +168,7 @@ def _texts(value: object) -> tuple[str, ...]:
 def _api_key(pick: _Picker, *, cwd: Path) -> Secret | None:
     """The key from the highest-precedence source that has one; its problems never quote the key."""
     for index, layer in enumerate(pick.layers):
-        key_file, key = layer.settings.get("api_key_file"), layer.settings.get("api_key")
+        key_file, key = layer.values.get("api_key_file"), layer.values.get("api_key")
         if key_file is None and (key is None or not isinstance(key.value, Secret)):
             continue
         try:
@@ -201,18 +183,18 @@ def _api_key(pick: _Picker, *, cwd: Path) -> Secret | None:
     return None
 
 
-def _read_key_file(setting: Setting, *, cwd: Path) -> Secret:
+def _read_key_file(given: Given, *, cwd: Path) -> Secret:
     """The stripped key from the file; ValueError naming the path (never the content) when unusable."""
     try:
-        path = parse_path(str(setting.value))
+        path = parse_path(str(given.value))
     except ValueError as exc:
-        raise ValueError(f"{setting.source}: {exc}") from None
-    where = f"{setting.source}: {show(str(path))}"
+        raise ValueError(f"{given.source}: {exc}") from None
+    where = f"{given.source}: {show(str(path))}"
     try:
         with open(cwd / path, "rb") as handle:
             data = handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise ValueError(f"{setting.source}: cannot read {show(str(path))}: {os_reason(exc)}") from None
+        raise ValueError(f"{given.source}: cannot read {show(str(path))}: {os_reason(exc)}") from None
     if len(data) > MAX_KEY_FILE_BYTES:
         raise ValueError(f"{where} is larger than 4 KB; it should hold only the API key")
     try:
@@ -239,9 +221,7 @@ def _checked_key(key: Secret, *, source: str) -> Secret:
 
 def _config_file_layer(layers: Sequence[Layer], *, cwd: Path) -> tuple[Layer, Path | None, str | None]:
     """``--config`` / ``DOCKET_CONFIG`` / the config input if given (must exist), else ``.docketqa.yml`` if present."""
-    from gate.config.file import read_config_file
-
-    explicit = next((layer.settings["config"] for layer in layers if "config" in layer.settings), None)
+    explicit = next((layer.values["config"] for layer in layers if "config" in layer.values), None)
     if explicit is None:
         default = cwd / DEFAULT_CONFIG_FILE
         if not default.exists():
@@ -255,4 +235,4 @@ def _config_file_layer(layers: Sequence[Layer], *, cwd: Path) -> tuple[Layer, Pa
     return read_config_file(cwd / path, display=display, origin=explicit.source), cwd / path, display
 
 
-__all__ = ["MAX_KEY_FILE_BYTES", "merge", "parse_id_list_value"]
+__all__ = ["MAX_KEY_FILE_BYTES", "load_action_config", "load_config", "merge"]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gate.config import JunitLayout
+from gate.config import Blueprint, JunitLayout
 from gate.durations import parse_duration
 
 #: The overall deadline: more than zero (nothing can finish in no time) and at most a day (no CI job runs longer).
@@ -117,6 +117,34 @@ def parse_optional_path(value: str | None) -> Path | None:
     return None if value is None else parse_path(value)
 
 
+def parse_paths(value: object) -> tuple[Path, ...]:
+    """Paths from one text or several (the ``report`` command's FILE arguments)."""
+    return tuple(parse_path(text) for text in texts(value))
+
+
+def parse_id_list_value(value: object) -> tuple[int, ...]:
+    """Ids from text (``"180, 181"``), texts (repeated flags), or ints the config file already checked."""
+    if isinstance(value, tuple) and all(isinstance(item, int) for item in value):
+        return value
+    return parse_id_list(texts(value))
+
+
+def parse_blueprints(value: object) -> tuple[Blueprint, ...]:
+    """Blueprints the config file already checked, or ids from text (flags and inputs give no names)."""
+    if isinstance(value, tuple) and all(isinstance(item, Blueprint) for item in value):
+        return value
+    return tuple(Blueprint(id=i) for i in parse_id_list(texts(value)))
+
+
+def texts(value: object) -> tuple[str, ...]:
+    """A setting's text(s): one text from an input or the environment, a tuple of texts from a repeated flag."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+        return value
+    raise TypeError(f"unexpected setting value of type {type(value).__name__}")  # a layer-building bug
+
+
 def parse_api_url(text: str) -> str:
     """An http(s) base URL without credentials, query or fragment; plain http only for loopback hosts."""
     cleaned = text.strip()
@@ -154,15 +182,19 @@ __all__ = [
     "is_loopback_host",
     "os_reason",
     "parse_api_url",
+    "parse_blueprints",
     "parse_bool",
     "parse_concurrency",
     "parse_id",
     "parse_id_list",
+    "parse_id_list_value",
     "parse_layout",
     "parse_optional_path",
     "parse_path",
+    "parse_paths",
     "parse_poll_interval",
     "parse_timeout",
     "show",
     "split_ids",
+    "texts",
 ]

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from gate.config import Blueprint, Command, Config, JunitLayout
-from gate.config.action import ACTION_INPUTS, load_action_config
+from gate.config.load import load_action_config
+from gate.config.settings import action_inputs
 from gate.secret import Secret
 from tests.support.cli import CliResult
 from tests.support.config import action_env, action_problems, load, load_action, write
@@ -23,11 +24,11 @@ NO_KEY = "no API key: set the api-key input from a secret, e.g. 'api-key: ${{ se
 
 
 def test_action_inputs_match_action_yml() -> None:
-    """ACTION_INPUTS is exactly the set of inputs action.yml (and the composite action) declare."""
+    """The table's action inputs are exactly the set of inputs action.yml (and the composite action) declare."""
     for path in (ROOT / "action.yml", ROOT / "composite" / "action.yml"):
         if path.exists():
             declared = yaml.safe_load(path.read_text(encoding="utf-8"))["inputs"]
-            assert sorted(declared) == sorted(ACTION_INPUTS), path
+            assert sorted(declared) == sorted(action_inputs()), path
 
 
 def test_minimal_inputs_give_the_defaults(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
 }
 
 
-@pytest.mark.parametrize("name", [n for n in ACTION_INPUTS if n != "test-run-ids"])
+@pytest.mark.parametrize("name", [n for n in action_inputs() if n != "test-run-ids"])
 def test_every_input_is_read(tmp_path: Path, name: str) -> None:
     """Setting any one input changes the Config the way its description says."""
     value, read, expected = EVERY_INPUT[name]

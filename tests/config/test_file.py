@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from gate.config import Blueprint, JunitLayout
-from gate.config.file import MAX_CONFIG_BYTES, TOP_KEYS, parse_config_text
+from gate.config.file import MAX_CONFIG_BYTES, parse_config_text, top_keys
 from tests.support.config import load, problems, write
 
 DURATION_FORMS = "use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, 1h30m, 0.5s)"
-KNOWN_KEYS = ", ".join(sorted(TOP_KEYS))
+KNOWN_KEYS = ", ".join(sorted(top_keys()))
 
 ISSUE_EXAMPLE = """\
 blueprints:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from gate import __version__
-from gate.cli_args import build_parser, parse_arguments
+from gate.cli import build_parser
+from gate.config.flags import parse_arguments
 from gate.errors import ExitCode, UsageError
 from tests.support.cli import CliResult
 from tests.support.keys import TEST_API_KEY
@@ -206,8 +207,8 @@ def test_parsing_and_loading_without_a_file_import_neither_requests_nor_yaml(tmp
     """Cold start: building the parser and a Config with no config file imports no heavy library."""
     code = (
         "import sys; from pathlib import Path\n"
-        "from gate.cli_args import build_parser\n"
-        "from gate.config import load_config\n"
+        "from gate.cli import build_parser\n"
+        "from gate.config.load import load_config\n"
         "args = build_parser().parse_args(['run', '--blueprint', '1', '--api-key-file', 'k.key'])\n"
         f"load_config(args, env={{}}, cwd=Path({str(tmp_path)!r}))\n"
         "heavy = sorted(m for m in ('requests', 'yaml', 'junit_xml', 'urllib3') if m in sys.modules)\n"

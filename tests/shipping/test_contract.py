@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import gate
-from gate.cli_args import build_parser
-from gate.config.action import ACTION_INPUTS, action_layer
-from gate.config.file import REPORT_KEYS, TOP_KEYS
+from gate.cli import build_parser
+from gate.config.settings import action_inputs, file_keys
+from gate.config.sources import action_layer
 from gate.errors import ExitCode
 from gate.platforms import OUTPUT_NAMES, GitHubPlatform
 from tests.support.cli import CliResult
@@ -78,23 +78,23 @@ def long_options(parser: argparse.ArgumentParser) -> set[str]:
 def test_every_declared_input_is_read_by_the_code_and_nothing_else(relative: str) -> None:
     """Each input the action file declares reaches the gate's configuration under its own name, and vice versa."""
     declared = list(load_yaml(relative)["inputs"])
-    assert sorted(declared) == sorted(ACTION_INPUTS)
+    assert sorted(declared) == sorted(action_inputs())
     for name in declared:
         layer = action_layer({runner_input_variable(name): "180"})
-        assert [s.source for s in layer.settings.values()] == [f"action input {name}"], name
+        assert [given.source for given in layer.values.values()] == [f"action input {name}"], name
 
 
 def test_every_input_is_documented_in_the_readme_table() -> None:
     """README's "Action inputs" table lists each input exactly once, and no input the action lacks."""
     documented = first_column("Action inputs")
-    assert Counter(documented) == Counter(ACTION_INPUTS)
+    assert Counter(documented) == Counter(action_inputs())
 
 
 def test_the_options_table_names_only_real_action_inputs() -> None:
     """The "action input" column of README's Options table names inputs the action really has."""
     rows = table(section(readme(), "Options"))
     named = [s for row in rows for s in code_spans(row["action input"]) if re.fullmatch(r"[a-z][a-z-]*", s)]
-    assert named and set(named) <= set(ACTION_INPUTS)
+    assert named and set(named) <= set(action_inputs())
 
 
 # --- outputs ---
@@ -170,8 +170,8 @@ def test_every_config_file_key_is_documented() -> None:
     spans = code_spans(prose(text))
     top = set(loaded) | {m.group(1) for s in spans if (m := re.fullmatch(r"(\w+)(?::.*)?", s))}
     reports = set(loaded.get("reports", {})) | {m.group(1) for s in spans if (m := re.match(r"reports\.(\w+)", s))}
-    assert sorted(set(TOP_KEYS) - top) == []
-    assert sorted(set(REPORT_KEYS) - reports) == []
+    assert sorted(set(file_keys()) - top) == []
+    assert sorted(set(file_keys("reports")) - reports) == []
 
 
 def test_the_readme_config_example_is_accepted_as_is(cli: Callable[..., CliResult], tmp_path: Path) -> None:

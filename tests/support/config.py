@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gate.cli_args import build_parser
-from gate.config import Config, load_config
-from gate.config.action import ACTION_INPUTS, input_variable, load_action_config
+from gate.cli import build_parser
+from gate.config import Config
+from gate.config.load import load_action_config, load_config
+from gate.config.settings import action_inputs
+from gate.config.sources import input_variable
 from gate.errors import ConfigError, ExitCode
 from tests.support.keys import TEST_API_KEY
 
@@ -36,7 +38,7 @@ def action_env(**inputs: str) -> dict[str, str]:
 
     Keyword names use underscores for hyphens: ``api_key="..."`` sets ``INPUT_API-KEY``.
     """
-    env = {input_variable(name): "" for name in ACTION_INPUTS}
+    env = {input_variable(name): "" for name in action_inputs()}
     env["GITHUB_ACTIONS"] = "true"
     for name, value in inputs.items():
         env[input_variable(name.replace("_", "-"))] = value
