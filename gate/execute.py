@@ -21,8 +21,8 @@ from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
 
 if TYPE_CHECKING:
+    from gate.config import WaitFor
     from gate.resume import ResumePlan
-    from gate.target import WaitFor
 
 PROG = "docketqa-gate"
 #: What to do when a file given to `report` is not a saved test run.
@@ -39,14 +39,10 @@ def execute_gate(
     cwd: Path,
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
-    resume_from: Path | None = None,
-    resume_any_commit: bool = False,
-    wait_for: WaitFor | None = None,
 ) -> Outcome:
     """Follow (or load) the runs, then write every report before anything decides the exit code.
 
     ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
-    ``resume_from`` is an earlier attempt's JSON result (``--resume``); ``wait_for`` the targets to wait for.
     """
     from gate.platforms import commit_sha, detect
     from gate.reports.write import write_reports
@@ -64,11 +60,11 @@ def execute_gate(
             outcome, early_notes = _load_saved(config, cwd=cwd)
         outcome = dataclasses.replace(outcome, commit=commit)
     else:
-        plan = _resume_plan(config, path=resume_from, any_commit=resume_any_commit, commit=commit, cwd=cwd, err=err)
+        plan = _resume_plan(config, commit=commit, cwd=cwd, err=err)
         with _signals_raise_interrupted(), _quick_thread_handoffs():
             outcome = _follow(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log,
-                resume=plan, wait_for=wait_for,
+                resume=plan, wait_for=config.wait_for,
             )
         outcome = dataclasses.replace(outcome, commit=commit, api_url=config.api_url)
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
@@ -84,15 +80,15 @@ def execute_gate(
     return outcome
 
 
-def _resume_plan(
-    config: Config, *, path: Path | None, any_commit: bool, commit: str | None, cwd: Path, err: TextIO
-) -> ResumePlan | None:
+def _resume_plan(config: Config, *, commit: str | None, cwd: Path, err: TextIO) -> ResumePlan | None:
     """The plan from the earlier result, or None (run everything) with a notice or warning saying why."""
-    if path is None:
+    if config.resume is None:
         return None
     from gate.resume import load_prior, plan_run, plan_wait
 
-    prior, message = load_prior(path, cwd=cwd, api_url=config.api_url, commit=commit, any_commit=any_commit)
+    prior, message = load_prior(
+        config.resume, cwd=cwd, api_url=config.api_url, commit=commit, any_commit=config.resume_any_commit
+    )
     if message is not None:
         err.write(f"{PROG}: {message.level.value}: {message.text}\n")
     if prior is None:

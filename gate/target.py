@@ -8,32 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from gate.client_text import excerpt
 from gate.clock import Clock
+from gate.config import WaitFor
 from gate.errors import TargetNotReady
 from gate.follow import span
 
 if TYPE_CHECKING:
     import requests
 
-DEFAULT_WAIT_TIMEOUT_S = 10 * 60.0
 #: Short per-request timeouts (connect, read): a target that hangs is just "not ready yet".
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
 #: No more than this much of an answer is read (the text to find is looked for in it).
 MAX_BODY_BYTES = 1_000_000
 USER_AGENT = "docketqa-gate (wait-for-url)"
-
-
-@dataclasses.dataclass(frozen=True)
-class WaitFor:
-    """What "ready" means: each URL answers with a status in ``statuses`` (None: any 2xx) and contains ``text``."""
-
-    urls: tuple[str, ...]
-    text: str | None = None
-    statuses: frozenset[int] | None = None
-    timeout_s: float = DEFAULT_WAIT_TIMEOUT_S
-
-    def wanted_status(self) -> str:
-        return "2xx" if self.statuses is None else " or ".join(map(str, sorted(self.statuses)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,11 +142,3 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"
     return excerpt(type(exc).__name__, limit=80)
-
-
-def parse_statuses(text: str) -> frozenset[int]:
-    """``200,401`` -> {200, 401}; ValueError with what to fix for anything else."""
-    codes = [part.strip() for part in text.split(",") if part.strip()]
-    if not codes or not all(code.isdigit() and 100 <= int(code) <= 599 for code in codes):
-        raise ValueError(f"expected HTTP status codes separated by commas, such as 200,401 (got {text!r})")
-    return frozenset(int(code) for code in codes)

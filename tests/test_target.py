@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from gate.clock import FakeClock
+from gate.config import WaitFor
+from gate.config.values import parse_statuses
 from gate.errors import ExitCode, TargetNotReady
-from gate.target import MAX_BODY_BYTES, WaitFor, parse_statuses, wait_for_targets
+from gate.target import MAX_BODY_BYTES, wait_for_targets
 from tests.support.http_fixture import Reply, serving
 
 
@@ -126,7 +128,7 @@ def test_each_url_in_turn_under_one_deadline() -> None:
     assert notes[0].endswith("/a is ready (200)") and notes[-1].endswith("/b is ready (200)") and len(notes) == 3
 
 
-@pytest.mark.parametrize("text", ["", "ok", "200,abc", "99", "600", "2xx"])
+@pytest.mark.parametrize("text", ["", "ok", "200,abc", "99", "600", "2xx", "+200"])
 def test_status_lists_are_parsed_strictly(text: str) -> None:
     with pytest.raises(ValueError, match="expected HTTP status codes separated by commas, such as 200,401"):
         parse_statuses(text)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 #: A settings file is a few hundred bytes; a megabyte means the wrong file was named.
 MAX_CONFIG_BYTES = 1_000_000
 #: How the mistake of giving a section something other than a mapping is explained.
-SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
+SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}", "wait_for": "{urls: [URL], text: TEXT, timeout: 10m}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
 _YAML_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = frozenset(_YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
@@ -101,6 +101,8 @@ class _Walker:
             self.blueprints(row.name, node, path)
         elif row.file_shape is FileShape.IDS:
             self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
+        elif row.file_shape is FileShape.TEXTS:
+            self.text_list(row, node, path)
         else:
             nullable = row.file_shape is FileShape.PATH_OR_NULL
             self.scalar(row.name, node, path=path, expected=row.file_expects or "a value", nullable=nullable)
@@ -152,6 +154,17 @@ class _Walker:
             self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
             return _MISSING
         return None if node.tag == _NULL_TAG else node.value
+
+    def text_list(self, row: Setting, node: Node, path: str) -> None:
+        """A list of texts (or one text); each item checked as a scalar, with its own line."""
+        from yaml.nodes import SequenceNode
+
+        single = not isinstance(node, SequenceNode)
+        items = [node] if single else node.value
+        expected = row.file_expects or "a list of texts"
+        found = [self.text(item, path if single else f"{path}[{i}]", expected=expected) for i, item in enumerate(items)]
+        if all(isinstance(text, str) for text in found):
+            self.values[row.name] = Given(tuple(found), self.where(node, path))
 
     def blueprints(self, name: str, node: Node, key_path: str) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode

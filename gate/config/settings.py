@@ -12,6 +12,7 @@ from gate.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
+    DEFAULT_WAIT_TIMEOUT_S,
     Command,
     JunitLayout,
     ReportPaths,
@@ -27,7 +28,11 @@ from gate.config.values import (
     parse_path,
     parse_paths,
     parse_poll_interval,
+    parse_statuses,
+    parse_target_urls,
+    parse_text,
     parse_timeout,
+    parse_wait_timeout,
 )
 
 
@@ -47,6 +52,7 @@ class FileShape(enum.Enum):
     SCALAR = "scalar"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
+    TEXTS = "list of texts"
     BLUEPRINTS = "list of blueprints"
 
 
@@ -83,6 +89,8 @@ class Setting:
 
 
 _API, _WAITING, _REPORTS = "DocketQA API", "waiting", "reports"
+_RESUME, _TARGET = "re-runs (resume from an earlier attempt)", "wait for the target before triggering"
+_RUN_WAIT, _RUN = frozenset({Command.RUN, Command.WAIT}), frozenset({Command.RUN})
 _DEFAULT_REPORTS = ReportPaths()
 _BOOLEAN = "true or false"
 
@@ -153,6 +161,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
             action_input="job-summary"),
+    Setting("resume", "the JSON result (--json) of an earlier attempt: runs that passed are carried over, unfinished "
+            "ones followed again, only the rest triggered; a missing file runs everything", parse_path,
+            commands=_RUN_WAIT, flag="--resume", metavar="PATH", group=_RESUME, file_key="resume",
+            file_expects="a path such as docketqa-result.json", action_input="resume-from"),
+    Setting("resume_any_commit", "--resume also from a result of another commit (default: only the same commit)",
+            parse_bool, default=False, commands=_RUN_WAIT, flag="--resume-any-commit", kind=FlagKind.ON,
+            group=_RESUME, file_key="resume_any_commit", file_expects=_BOOLEAN, action_input="resume-any-commit"),
+    Setting("wait_for_urls", "before triggering, wait until this URL answers as asked; repeatable", parse_target_urls,
+            default=(), commands=_RUN, flag="--wait-for-url", metavar="URL", kind=FlagKind.REPEATABLE, group=_TARGET,
+            file_key="wait_for.urls", file_expects="a list of http(s) URLs", file_shape=FileShape.TEXTS,
+            action_input="wait-for-url"),
+    Setting("wait_for_text", "the target's answer must contain this text, e.g. the commit SHA a /version page serves",
+            parse_text, commands=_RUN, flag="--wait-for-text", metavar="TEXT", group=_TARGET,
+            file_key="wait_for.text", file_expects="a text such as a commit SHA", action_input="wait-for-text"),
+    Setting("wait_for_status", "statuses that count as ready, e.g. 200,401 (default: any 2xx)", parse_statuses,
+            commands=_RUN, flag="--wait-for-status", metavar="CODES", group=_TARGET, file_key="wait_for.status",
+            file_expects="status codes such as 200,401", action_input="wait-for-status"),
+    Setting("wait_timeout", "give up waiting for the target after this long: exit 3, nothing triggered "
+            "(default 10m)", parse_wait_timeout, default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN,
+            flag="--wait-timeout", metavar="DURATION", group=_TARGET, file_key="wait_for.timeout",
+            file_expects="a duration such as 10m", action_input="wait-timeout"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

@@ -20,6 +20,7 @@ from tests.support.resume import gate_with
 
 SHA = "4f2a9c1d0e8b7a6f5e4d3c2b1a0f9e8d7c6b5a49"
 OTHER_SHA = "0000000000000000000000000000000000000001"
+RESUME = ("--resume", "first.json")
 
 
 def _posts(served: Sandbox, after: int = 0) -> list[Any]:
@@ -45,8 +46,8 @@ def test_a_rerun_after_one_failure_triggers_only_that_blueprint(tmp_path: Path) 
         first = _first_attempt(served, tmp_path, 181, 182)
         assert first["commit"] == SHA and first["api_url"] == served.url
         seen = len(served.requests)
-        args = run_args(served, "--json", "second.json", "--summary", "summary.md", blueprints=(181, 182))
-        second = gate_with(args, env=_github_env(tmp_path), cwd=tmp_path, resume_from=Path("first.json"))
+        args = run_args(served, "--json", "second.json", "--summary", "summary.md", *RESUME, blueprints=(181, 182))
+        second = gate_with(args, env=_github_env(tmp_path), cwd=tmp_path)
         assert _posts(served, seen) == [{"test_blueprint_ids": [182]}]
         (new_group,) = served.triggered_group_ids[1:]
     assert second.code == 1, second.err
@@ -76,8 +77,8 @@ def test_carried_runs_carry_the_junit_property_in_both_layouts(tmp_path: Path, l
 
     with sandbox("mixed") as served:
         _first_attempt(served, tmp_path, 181, 182)
-        args = run_args(served, "--junit", "j.xml", "--junit-layout", layout, blueprints=(181, 182))
-        result = gate_with(args, env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path, resume_from=Path("first.json"))
+        args = run_args(served, "--junit", "j.xml", "--junit-layout", layout, *RESUME, blueprints=(181, 182))
+        result = gate_with(args, env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path)
     assert result.code == 1
     path = tmp_path / "j.xml"
     assert_valid_junit(path.read_text())
@@ -97,8 +98,8 @@ def test_with_every_blueprint_carried_over_nothing_is_sent_and_the_gate_passes(t
     with sandbox("passing") as served:
         _first_attempt(served, tmp_path, 181, 185)
         seen = len(served.requests)
-        result = gate_with(run_args(served, "--json", "again.json"), env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path,
-                           resume_from=Path("first.json"))  # fmt: skip
+        result = gate_with(run_args(served, "--json", "again.json", *RESUME), env=gate_env(CI_COMMIT_SHA=SHA),
+                           cwd=tmp_path)  # fmt: skip
         assert served.requests[seen:] == []
     assert result.code == 0, result.err
     document = read_json(tmp_path / "again.json")
@@ -113,8 +114,8 @@ def test_a_rerun_after_a_timeout_triggers_nothing_and_follows_the_old_run(tmp_pa
         assert [run["verdict"] for run in first["runs"]] == ["passed", "timed_out"]
         slow_id = first["runs"][1]["test_run_id"]
         seen = len(served.requests)
-        result = gate_with(run_args(served, "--json", "second.json", "--timeout", "1m", blueprints=(185, 186)),
-                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path, resume_from=Path("first.json"))  # fmt: skip
+        result = gate_with(run_args(served, "--json", "second.json", "--timeout", "1m", *RESUME, blueprints=(185, 186)),
+                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path)  # fmt: skip
         later = served.requests[seen:]
     assert result.code == 0, result.err
     assert _posts(served, seen) == [] and later and {r.run_id for r in later} == {slow_id}
@@ -143,8 +144,8 @@ def test_a_rerun_after_sigterm_triggers_nothing_and_follows_the_old_runs(tmp_pat
         first = read_json(tmp_path / "first.json")
         assert "cancelled" in [run["verdict"] for run in first["runs"]]
         seen = len(served.requests)
-        result = gate_with(run_args(served, "--json", "second.json", "--timeout", "1m"),
-                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path, resume_from=Path("first.json"))  # fmt: skip
+        result = gate_with(run_args(served, "--json", "second.json", "--timeout", "1m", *RESUME),
+                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path)  # fmt: skip
         assert _posts(served, seen) == []
     assert result.code == 0, result.err
     second = read_json(tmp_path / "second.json")
@@ -188,8 +189,7 @@ def test_an_untrusted_previous_result_runs_everything_with_the_right_message(tmp
         _first_attempt(served, tmp_path, 181, 185)
         spoil(tmp_path / "first.json")
         seen = len(served.requests)
-        result = gate_with(run_args(served), env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path,
-                           resume_from=Path("first.json"))  # fmt: skip
+        result = gate_with(run_args(served, *RESUME), env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path)
         assert _posts(served, seen) == [{"test_blueprint_ids": [181, 185]}]
     assert result.code == 0, result.err
     assert any(line.startswith(message) for line in result.err.splitlines()), result.err
@@ -202,8 +202,8 @@ def test_resume_any_commit_carries_results_from_another_commit(tmp_path: Path) -
         _first_attempt(served, tmp_path, 181, 185)
         _doctor(tmp_path / "first.json", commit=OTHER_SHA)
         seen = len(served.requests)
-        result = gate_with(run_args(served), env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path,
-                           resume_from=Path("first.json"), resume_any_commit=True)  # fmt: skip
+        result = gate_with(run_args(served, *RESUME, "--resume-any-commit"), env=gate_env(CI_COMMIT_SHA=SHA),
+                           cwd=tmp_path)  # fmt: skip
         assert _posts(served, seen) == []
     assert result.code == 0 and "warning" not in result.err
 
@@ -220,8 +220,8 @@ def test_wait_carries_final_runs_and_follows_the_others(tmp_path: Path) -> None:
         pending = [i for i, v in verdicts.items() if v == "timed_out"]
         assert done and pending
         seen = len(served.requests)
-        result = gate_with(wait_args(served, ids, "--json", "second.json", "--timeout", "1m"),
-                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path, resume_from=Path("first.json"))  # fmt: skip
+        result = gate_with(wait_args(served, ids, "--json", "second.json", "--timeout", "1m", *RESUME),
+                           env=gate_env(CI_COMMIT_SHA=SHA), cwd=tmp_path)  # fmt: skip
         polled = {r.run_id for r in served.requests[seen:]}
     assert result.code == 0, result.err
     assert polled == set(pending)

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 from gate.clock import FakeClock
-from gate.target import WaitFor
 from tests.support.cli import gate_env, read_json, run_args, sandbox
 from tests.support.http_fixture import Reply, serving
 from tests.support.keys import TEST_API_KEY
@@ -19,8 +18,8 @@ def test_the_trigger_waits_until_the_target_serves_the_commit(tmp_path: Path) ->
     """/version serves the old build twice, then the new one: the POST comes after that answer, and not before."""
     with sandbox("passing") as served, serving() as target:
         target.script("GET", "/version", Reply(200, b"abc111"), Reply(200, b"abc111"), Reply(200, b"abc222"))
-        wait = WaitFor(urls=(f"{target.url}/version",), text="abc222")
-        result = gate_with(run_args(served), env=gate_env(), cwd=tmp_path, wait_for=wait)
+        wait = ("--wait-for-url", f"{target.url}/version", "--wait-for-text", "abc222")
+        result = gate_with(run_args(served, *wait), env=gate_env(), cwd=tmp_path)
         asked = len(target.seen())
         posts = [r for r in served.requests if r.method == "POST"]
         headers = [seen.headers for seen in target.seen()]
@@ -39,9 +38,9 @@ def test_a_target_that_never_gets_ready_exits_3_and_triggers_nothing(tmp_path: P
     written saying nothing was triggered."""
     with sandbox("passing") as served, serving() as target:
         target.script("GET", "/", Reply(503))
-        wait = WaitFor(urls=(target.url + "/",))
-        args = run_args(served, "--json", "r.json", "--no-fail-on-timeout", "--poll-interval", "30s")
-        result = gate_with(args, env=gate_env(), cwd=tmp_path, wait_for=wait, clock=FakeClock())
+        args = run_args(served, "--json", "r.json", "--no-fail-on-timeout", "--poll-interval", "30s",
+                        "--wait-for-url", target.url + "/")  # fmt: skip
+        result = gate_with(args, env=gate_env(), cwd=tmp_path, clock=FakeClock())
         assert [r for r in served.requests if r.method == "POST"] == []
         assert len(target.seen()) == 21  # every --poll-interval (30s) for 10m, the first at once
     assert result.code == 3, result.err
@@ -67,8 +66,8 @@ def test_sigterm_while_waiting_exits_143_with_nothing_triggered(tmp_path: Path) 
         timer = threading.Thread(target=lambda: asked.wait(30) and os.kill(os.getpid(), signal.SIGTERM))
         timer.start()
         try:
-            result = gate_with(run_args(served, "--json", "r.json", "--summary", "s.md"), env=gate_env(), cwd=tmp_path,
-                               wait_for=WaitFor(urls=(target.url + "/",)))  # fmt: skip
+            args = run_args(served, "--json", "r.json", "--summary", "s.md", "--wait-for-url", target.url + "/")
+            result = gate_with(args, env=gate_env(), cwd=tmp_path)
         finally:
             timer.join()
         assert [r for r in served.requests if r.method == "POST"] == []
@@ -86,7 +85,7 @@ def test_nothing_to_trigger_means_no_waiting(tmp_path: Path) -> None:
         target.script("GET", "/", Reply(503))
         first = gate_with(run_args(served, "--json", "first.json"), env=gate_env(), cwd=tmp_path)
         assert first.code == 0
-        second = gate_with(run_args(served), env=gate_env(), cwd=tmp_path, resume_from=Path("first.json"),
-                           wait_for=WaitFor(urls=(target.url + "/",), timeout_s=5))  # fmt: skip
+        args = run_args(served, "--resume", "first.json", "--wait-for-url", target.url + "/", "--wait-timeout", "5s")
+        second = gate_with(args, env=gate_env(), cwd=tmp_path)
         assert target.seen() == []
     assert second.code == 0, second.err
