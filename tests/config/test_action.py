@@ -54,7 +54,16 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
     "job-summary": ("FALSE", lambda c: c.job_summary, False),
     "annotations": ("False", lambda c: c.annotations, False),
     "artifacts-dir": ("evidence", lambda c: c.reports.artifacts_dir, Path("evidence")),
+    "resume-from": ("out/result.json", lambda c: c.resume, Path("out/result.json")),
+    "resume-any-commit": ("true", lambda c: c.resume_any_commit, True),
+    "wait-for-url": ("https://staging.example.com/version\n\nhttps://staging.example.com/\n",
+                     lambda c: c.wait_for.urls, ("https://staging.example.com/version", "https://staging.example.com/")),
+    "wait-for-text": ("4f2a9c1", lambda c: c.wait_for.text, "4f2a9c1"),
+    "wait-for-status": ("200, 401", lambda c: c.wait_for.statuses, frozenset({200, 401})),
+    "wait-timeout": ("2m", lambda c: c.wait_for.timeout_s, 120.0),
 }
+#: What an input needs beside it to mean anything (text, statuses and a timeout need a URL to wait for).
+COMPANIONS = dict.fromkeys(("wait_for_text", "wait_for_status", "wait_timeout"), {"wait_for_url": "https://s.example/"})
 
 
 @pytest.mark.parametrize("name", [n for n in action_inputs() if n != "test-run-ids"])
@@ -62,7 +71,8 @@ def test_every_input_is_read(tmp_path: Path, name: str) -> None:
     """Setting any one input changes the Config the way its description says."""
     value, read, expected = EVERY_INPUT[name]
     write(tmp_path, "ci/gate.yml", "timeout: 42\n")
-    inputs = {"api_key": TEST_API_KEY, "blueprint_ids": "7", name.replace("-", "_"): value}
+    key = name.replace("-", "_")
+    inputs = {"api_key": TEST_API_KEY, "blueprint_ids": "7", key: value, **COMPANIONS.get(key, {})}
     assert read(load_action(tmp_path, **inputs)) == expected
 
 

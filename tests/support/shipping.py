@@ -35,6 +35,12 @@ INPUTS = (
     "job-summary",
     "annotations",
     "artifacts-dir",
+    "resume-from",
+    "resume-any-commit",
+    "wait-for-url",
+    "wait-for-text",
+    "wait-for-status",
+    "wait-timeout",
 )
 OUTPUTS = (
     "status",
