@@ -63,7 +63,7 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
     "wait-timeout": ("2m", lambda c: c.wait_for.timeout_s, 120.0),
 }
 #: What an input needs beside it to mean anything (text, statuses and a timeout need a URL to wait for).
-COMPANIONS = dict.fromkeys(("wait_for_text", "wait_for_status", "wait_timeout"), {"wait_for_url": "https://s.example/"})
+COMPANIONS = {key: {"wait_for_url": "https://s.example/"} for key in ("wait_for_text", "wait_for_status", "wait_timeout")}
 
 
 @pytest.mark.parametrize("name", [n for n in action_inputs() if n != "test-run-ids"])
