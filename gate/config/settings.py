@@ -104,7 +104,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("test_run_ids", "test run id(s) to follow; repeatable, commas or spaces also separate ids",
             parse_id_list_value, default=(), commands=frozenset({Command.WAIT}), flag="--test-run",
             metavar="ID[,ID...]", kind=FlagKind.REPEATABLE, action_input="test-run-ids"),
-    Setting("report_files", "saved response JSON: one test run object or a list of them", parse_paths, default=(),
+    Setting("report_files", "saved GET /test_run bodies (one object or a list) or the gate's own --json results; merged, each run once", parse_paths, default=(),
             commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
     Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
             commands=frozenset({Command.RUN, Command.WAIT}), env="DOCKET_API_KEY",
