@@ -54,4 +54,14 @@ def _quote(text: str, limit: int = 40) -> str:
     return repr(cut)
 
 
-__all__ = ["ACCEPTED_FORMS", "format_duration", "parse_duration"]
+def span(seconds: float) -> str:
+    """A deadline as users write it: ``30m``, ``1h30m``, ``45s``, ``0.3s``."""
+    if seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.2g}s"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
+
+
+__all__ = ["ACCEPTED_FORMS", "format_duration", "parse_duration", "span"]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
+from gate.durations import span
 from gate.errors import ApiError, Interrupted, TargetNotReady, TransientApiError
 from gate.model import (
     GroupRun,
@@ -27,16 +28,6 @@ from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
-
-
-def span(seconds: float) -> str:
-    """A deadline as users write it: ``30m``, ``1h30m``, ``45s``, ``0.3s``."""
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.2g}s"
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +156,7 @@ def follow_runs(
     """
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
     if resume is not None:
-        state.carried = tuple(_carry(run, config) for run in resume.carried)
+        state.carried = resume.carried_under(config)
         state.group_runs = resume.group_runs
         progress.note(resume.describe())
     try:
@@ -200,12 +191,6 @@ def follow_runs(
 def _close(state: _State) -> None:
     if state.poller is not None:
         state.poller.close()
-
-
-def _carry(run: RunOutcome, config: Config) -> RunOutcome:
-    """A carried run under this gate's names and allowed failures (the earlier attempt's may have differed)."""
-    name = config.name_for(run.blueprint_id) or run.name
-    return dataclasses.replace(run, name=name, allowed_failure=config.is_allowed_failure(run.blueprint_id))
 
 
 def _followed(resume: ResumePlan) -> list[_Planned]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from gate.config import Config
 from gate.model import GroupRun, RunOutcome, Verdict
 from gate.prior import NotAResult, PriorResult, read_result_file
 
@@ -43,6 +44,16 @@ class ResumePlan:
     trigger: tuple[int, ...] = ()
     #: The earlier attempt's group runs that hold a carried or followed run.
     group_runs: tuple[GroupRun, ...] = ()
+
+    def carried_under(self, config: Config) -> tuple[RunOutcome, ...]:
+        """The carried runs under this gate's names and allowed failures (the earlier attempt's may differ)."""
+        return tuple(
+            dataclasses.replace(
+                run, name=config.name_for(run.blueprint_id) or run.name,
+                allowed_failure=config.is_allowed_failure(run.blueprint_id),
+            )
+            for run in self.carried
+        )
 
     def describe(self) -> str:
         """One progress line: what is carried over, followed and started."""
@@ -140,6 +151,6 @@ def _unknown(run_id: int) -> RunOutcome:
     return RunOutcome(name=f"Test run {run_id}", verdict=Verdict.ERROR, test_run_id=run_id, blueprint_id=None)
 
 
-def _ids(ids: object) -> str:
-    values = [str(i) for i in ids]  # type: ignore[attr-defined]
+def _ids(ids: Iterable[int | None]) -> str:
+    values = [str(i) for i in ids]
     return f"test run{'s' if len(values) != 1 else ''} {', '.join(values)}"

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from gate.client_text import excerpt
 from gate.clock import Clock
 from gate.config import WaitFor
+from gate.durations import span
 from gate.errors import TargetNotReady
-from gate.follow import span
 
 if TYPE_CHECKING:
     import requests
