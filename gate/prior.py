@@ -132,9 +132,11 @@ def _failed_attempt(item: Any) -> Attempt:
     item = _mapping(item, "failed attempt")
     step = item.get("failed_step")
     steps = (_step({**_mapping(step, "failed step"), "state": "failed", "successful": False}),) if step else ()
+    status = _opt_str(item.get("status"), "attempt status")
+    # Listed as failed: without a failed step it must still read as failed (its status says so).
     return Attempt(
         number=_int(item.get("number"), "attempt number"), steps=steps,
-        video_url=_opt_str(item.get("video_url"), "attempt video_url"), status=_opt_str(item.get("status"), "status") or "failed",
+        video_url=_opt_str(item.get("video_url"), "attempt video_url"), status=status if status or steps else "failed",
     )  # fmt: skip
 
 
