@@ -65,6 +65,11 @@ class _State:
     trigger_sent: bool = False
     #: Why the target was never ready: nothing was triggered.
     not_ready: str | None = None
+    #: When the targets were ready: the deadline counts from then, so a slow deploy does not eat the test time.
+    ready_at: float | None = None
+
+    def deadline(self) -> float:
+        return (self.start if self.ready_at is None else self.ready_at) + self.config.timeout_s
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
@@ -216,7 +221,7 @@ def _trigger_then_poll(
             except TargetNotReady as exc:
                 state.not_ready = exc.message
                 return
-            state.waiting_for_target = False
+            state.waiting_for_target, state.ready_at = False, state.clock.now()
         state.trigger_sent = True  # from here on an interruption may leave a group run behind
         progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
                       + ", ".join(map(str, ids)))
@@ -236,7 +241,7 @@ def _trigger(
     retry: RetryPolicy,
 ) -> TriggerResult:
     """POST once; repeat only on TransientApiError (nothing was created), with backoff, inside the deadline."""
-    clock, deadline = state.clock, state.start + state.config.timeout_s
+    clock, deadline = state.clock, state.deadline()
     failures = 0
     while True:
         try:
@@ -289,7 +294,7 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         progress.run_finished(run, state.tally())
 
     state.poller = Poller(
-        client, clock=state.clock, rng=rng, deadline=state.start + config.timeout_s, settings=settings,
+        client, clock=state.clock, rng=rng, deadline=state.deadline(), settings=settings,
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]

@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
             commands=_RUN, flag="--wait-for-status", metavar="CODES", group=_TARGET, file_key="wait_for.status",
             file_expects="status codes such as 200,401", action_input="wait-for-status"),
     Setting("wait_timeout", "give up waiting for the target after this long: exit 3, nothing triggered "
-            "(default 10m)", parse_wait_timeout, default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN,
+            "(default 10m; --timeout counts from when the target is ready)", parse_wait_timeout, default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN,
             flag="--wait-timeout", metavar="DURATION", group=_TARGET, file_key="wait_for.timeout",
             file_expects="a duration such as 10m", action_input="wait-timeout"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",

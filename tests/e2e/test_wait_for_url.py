@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from gate.clock import FakeClock
+from gate.sandbox.server import Sandbox
 from tests.support.cli import gate_env, read_json, run_args, sandbox
 from tests.support.http_fixture import Reply, serving
 from tests.support.keys import TEST_API_KEY
@@ -89,3 +90,16 @@ def test_nothing_to_trigger_means_no_waiting(tmp_path: Path) -> None:
         second = gate_with(args, env=gate_env(), cwd=tmp_path)
         assert target.seen() == []
     assert second.code == 0, second.err
+
+
+def test_the_deadline_counts_from_when_the_target_is_ready(tmp_path: Path) -> None:
+    """A deploy that takes 90 s (virtual) to come up does not eat the 60 s --timeout of the runs themselves."""
+    clock = FakeClock()  # shared: the sandbox's runs (5 s) progress on the gate's virtual time
+    with Sandbox(api_key=TEST_API_KEY, scenario="passing", clock=clock) as served, serving() as target:
+        target.script("GET", "/", Reply(503), Reply(503), Reply(503), Reply(200))
+        args = run_args(served, "--timeout", "60s", "--wait-for-url", target.url + "/", "--json", "r.json")
+        args[args.index("0.1s")] = "30s"  # the poll interval, also the wait's: three 30 s waits before it is ready
+        result = gate_with(args, env=gate_env(), cwd=tmp_path, clock=clock)
+        assert len([r for r in served.requests if r.method == "POST"]) == 1
+    assert result.code == 0, result.err
+    assert read_json(tmp_path / "r.json")["counts"]["passed"] == 2
