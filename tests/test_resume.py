@@ -100,3 +100,22 @@ def test_a_directory_in_place_of_the_result_is_a_warning(tmp_path: Path) -> None
     prior, message = load_prior(Path("r.json"), cwd=tmp_path, api_url=URL, commit=None)
     assert prior is None and message is not None and message.level is Level.WARNING
     assert message.text.startswith("not resuming: the previous result r.json cannot be read (")
+
+
+@pytest.mark.parametrize("layout", ["test", "step"])
+def test_hostile_text_carried_over_from_a_result_stays_escaped(layout: str) -> None:
+    """A result file is untrusted too: hostile names and results read back and carried still give valid JUnit and
+    a summary whose table cannot be broken."""
+    from gate.config import JunitLayout
+    from gate.reports.junit import render_junit
+    from gate.reports.summary import render_summary
+    from tests.support.render import assert_valid_junit
+
+    prior = _prior(hostile_scenario())
+    carried = Outcome(runs=tuple(dataclasses.replace(r, carried_over=True) for r in prior.runs),
+                      group_runs=prior.group_runs)  # fmt: skip
+    document = render_junit(carried, layout=JunitLayout(layout))
+    assert_valid_junit(document)
+    assert document.count('name="docketqa.carried_over" value="true"') >= 1
+    summary = render_summary(carried)
+    assert "</table>" not in summary and "</td>" not in summary

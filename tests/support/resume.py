@@ -8,12 +8,15 @@ from pathlib import Path
 
 from gate.clock import Clock
 from tests.support.cli import CliResult
+from tests.support.keys import TEST_API_KEY
 
 
 def gate_with(args: Sequence[str], *, env: Mapping[str, str], cwd: Path, clock: Clock | None = None) -> CliResult:
-    """``gate.cli.main`` for ``args`` (the ``cli`` fixture, plus an injected clock for --wait-timeout tests)."""
+    """``gate.cli.main`` for ``args`` (the ``cli`` fixture, plus an injected clock for --wait-timeout tests); the
+    key must not appear in what it printed (files in tmp_path are scanned by the suite's guard)."""
     from gate.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), dict(env), stdout=out, stderr=err, cwd=cwd, clock=clock)
+    assert TEST_API_KEY not in out.getvalue() + err.getvalue(), "the API key leaked into the gate's output"
     return CliResult(code, out.getvalue(), err.getvalue())
