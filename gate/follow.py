@@ -86,6 +86,7 @@ class _State:
             stop_reason=fatal or note or self.not_ready,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
             target_not_ready=self.not_ready is not None,
+            triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None),
         )
 
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:

@@ -246,6 +246,8 @@ class Outcome:
     #: The commit under test (``GITHUB_SHA`` / ``CI_COMMIT_SHA``) and the API the runs belong to, for ``--resume``.
     commit: str | None = None
     api_url: str | None = None
+    #: The group run this gate triggered (None for ``wait``, ``report``, or when everything was carried or followed).
+    triggered_group_run_id: int | None = None
 
     @functools.cached_property
     def counts(self) -> Counts:
