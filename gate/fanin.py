@@ -9,7 +9,8 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import UsageError
-from gate.model import GroupRun, Outcome, RunOutcome, unique_names
+from gate.model import GroupRun, Outcome, RunOutcome
+from gate.naming import unique_names
 from gate.prior import NotAResult, looks_like_result, parse_result
 from gate.saved import outcome_from_saved
 

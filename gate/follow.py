@@ -11,23 +11,14 @@ from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
 from gate.durations import span
-from gate.errors import ApiError, Interrupted, TargetNotReady, TransientApiError
-from gate.model import (
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    TestRun,
-    Verdict,
-    display_name,
-    judge_run,
-    unique_names,
-)
-from gate.poller import Poller, PollResult, PollSettings, RunStatus
+from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TargetNotReady, TransientApiError
+from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
+from gate.naming import unique_names
+from gate.poller import Poller
 from gate.progress import Progress, Tally
 from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
-
-MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
+from gate.run_status import PollResult, PollSettings, RunStatus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,14 +83,11 @@ class _State:
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
         run = status.run if status and status.run else row.initial
         blueprint_id = run.blueprint_id if run and run.blueprint_id is not None else row.blueprint_id
-        name = display_name(
-            override=self.config.name_for(blueprint_id), run=run, blueprint_id=blueprint_id,
-            test_run_id=row.test_run_id,
-        )
         verdict, problem, api = self._judge(row, status, run=run, fatal=fatal)
-        return RunOutcome(
-            name=name, verdict=verdict, test_run_id=row.test_run_id, blueprint_id=blueprint_id, run=run,
-            allowed_failure=self.config.is_allowed_failure(blueprint_id), problem=problem, api_problem=api,
+        return run_outcome(
+            run, verdict=verdict, problem=problem, api_problem=api, name=self.config.name_for(blueprint_id),
+            test_run_id=row.test_run_id, blueprint_id=blueprint_id,
+            allowed_failure=self.config.is_allowed_failure(blueprint_id),
         )
 
     def _judge(

@@ -6,16 +6,16 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
-from collections.abc import Iterable
 
-from gate.errors import ExitCode
+from gate.errors import DASHBOARD_URL, ExitCode
+from gate.naming import display_name
 
 PASSED_STATUS = "passed"
 FAILED_STATUS = "failed"
 #: Statuses that mean "keep polling". Anything else that is not passed/failed is final and never passes.
 PENDING_STATUSES = frozenset({"running", "queued", "pending", "in_progress", "started", "created"})
 NOT_COMPLETED = "Step not completed"
-DASHBOARD_GROUP_RUN = "https://app.docketqa.com/dashboard/grouprun/{id}"
+DASHBOARD_GROUP_RUN = DASHBOARD_URL + "/grouprun/{id}"
 
 
 class StepState(enum.Enum):
@@ -120,14 +120,15 @@ class TestRun:
 
     @property
     def duration_s(self) -> float | None:
-        start, end = _parse_time(self.created_at), _parse_time(self.updated_at)
+        start, end = parse_api_time(self.created_at), parse_api_time(self.updated_at)
         if start and end and end >= start:
             return (end - start).total_seconds()
         durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
         return float(sum(durations)) if durations else None
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def parse_api_time(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as DocketQA writes it (``Z`` or an offset; none means UTC); None when it does not parse."""
     if not value:
         return None
     try:
@@ -292,29 +293,23 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
     return Verdict.PASSED, ExitCode.PASSED
 
 
-def unique_names(names: Iterable[tuple[str, int | None]]) -> list[str]:
-    """Make display names unique (GitLab drops testcases with duplicate names) by adding the run id."""
-    pairs = list(names)
-    totals: dict[str, int] = {}
-    for name, _ in pairs:
-        totals[name] = totals.get(name, 0) + 1
-    out: list[str] = []
-    taken: set[str] = set()
-    for name, run_id in pairs:
-        candidate = name if totals[name] == 1 else f"{name} (run {run_id})" if run_id is not None else name
-        base, n = candidate, 2
-        while candidate in taken:
-            candidate, n = f"{base} #{n}", n + 1
-        taken.add(candidate)
-        out.append(candidate)
-    return out
-
-
-def display_name(*, override: str | None, run: TestRun | None, blueprint_id: int | None, test_run_id: int | None) -> str:
-    if override:
-        return override
-    if run is not None and run.title and run.title.strip():
-        return " ".join(run.title.split())
-    if blueprint_id is not None:
-        return f"Blueprint {blueprint_id}"
-    return f"Test run {test_run_id}"
+def run_outcome(
+    run: TestRun | None, *, verdict: Verdict | None = None, problem: str | None = None, name: str | None = None,
+    test_run_id: int | None = None, blueprint_id: int | None = None, allowed_failure: bool = False,
+    api_problem: bool = False,
+) -> RunOutcome:
+    """The one way a RunOutcome is built (follow, saved files, tests). Without ``verdict`` the final ``run`` is
+    judged; the ids default to the run's; ``name`` (a configured name) wins over the title (see display_name)."""
+    if verdict is None:
+        if run is None:
+            raise ValueError("a run that never got a payload needs a verdict")
+        verdict, problem = judge_run(run)
+    if run is not None:
+        test_run_id = run.id if test_run_id is None else test_run_id
+        blueprint_id = run.blueprint_id if blueprint_id is None else blueprint_id
+    title = run.title if run is not None else None
+    return RunOutcome(
+        name=display_name(override=name, title=title, blueprint_id=blueprint_id, test_run_id=test_run_id),
+        verdict=verdict, test_run_id=test_run_id, blueprint_id=blueprint_id, run=run,
+        allowed_failure=allowed_failure, problem=problem, api_problem=api_problem,
+    )

@@ -10,67 +10,18 @@ import random
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from gate.clock import Clock
 from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
 from gate.model import TestRun
-from gate.retry import POLL_RETRY, RetryPolicy
+from gate.run_status import PollResult, PollSettings, RunSource, RunStatus
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
 #: a twentieth of the time left at the start, so a short --timeout is not cut short by a whole second.
 LAST_POLL_MARGIN_S = 1.0
 LAST_POLL_MARGIN_SHARE = 0.05
 MIN_INTERVAL_S = 0.1
-
-
-class RunSource(Protocol):
-    def get_test_run(self, run_id: int, *, timeout: float) -> TestRun: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class PollSettings:
-    interval_s: float = 5.0
-    concurrency: int = 8
-    #: Polls of a run start interval * (1 - uniform(0, jitter)) apart: spread so many gates do not hit the API
-    #: in step, yet never further apart than the interval, which bounds how late a final status is seen.
-    jitter: float = 0.1
-    retry: RetryPolicy = POLL_RETRY
-    #: Consecutive malformed answers before the run is reported as an API error.
-    max_malformed: int = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class RunStatus:
-    """What the poller learnt about one run."""
-
-    run_id: int
-    #: The last valid payload (None if none arrived yet).
-    run: TestRun | None = None
-    #: Why the gate gave up on this run (an API problem); None while it is still followed or once final.
-    error: str | None = None
-    #: The most recent failed request, kept so a timeout can say what went wrong.
-    last_error: str | None = None
-    requests: int = 0
-
-    @property
-    def final(self) -> bool:
-        return self.run is not None and self.run.is_final
-
-    @property
-    def settled(self) -> bool:
-        return self.final or self.error is not None
-
-
-@dataclasses.dataclass(frozen=True)
-class PollResult:
-    runs: tuple[RunStatus, ...]
-    #: Set when a failure stopped every run (a rejected key).
-    fatal: str | None = None
-
-    @property
-    def all_settled(self) -> bool:
-        return all(r.settled for r in self.runs)
+DEFAULT_SETTINGS = PollSettings()
 
 
 @dataclasses.dataclass
@@ -103,7 +54,7 @@ class Poller:
         clock: Clock,
         rng: random.Random,
         deadline: float,
-        settings: PollSettings = PollSettings(),
+        settings: PollSettings = DEFAULT_SETTINGS,
         on_settled: Callable[[RunStatus], None] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:

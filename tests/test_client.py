@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from gate import __version__
-from gate.client import TRIGGER_PATH, UNCERTAIN_HINT, ApiClient
+from gate.client import TRIGGER_PATH, ApiClient
 from gate.errors import (
     ApiError,
     AuthError,
@@ -19,6 +19,7 @@ from gate.errors import (
     TransientApiError,
     TriggerUncertain,
 )
+from gate.failures import UNCERTAIN_HINT
 from tests.support.http_fixture import (
     FixtureServer,
     Reply,

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from gate.clock import FakeClock
-from gate.poller import Poller, PollResult, PollSettings
+from gate.poller import Poller
 from gate.retry import RetryPolicy
+from gate.run_status import PollResult, PollSettings
 from tests.support.http_fixture import (
     FixtureServer,
     Reply,

@@ -47,12 +47,16 @@ class FlagKind(enum.Enum):
 
 
 class FileShape(enum.Enum):
-    """What the config-file key holds; the file reader checks the shape and reports it with line and key path."""
+    """What the config-file key holds; the file reader checks the YAML type and reports it with line and key path."""
 
-    SCALAR = "scalar"
+    TEXT = "text"
+    DURATION = "duration"  # text or a number of seconds
+    BOOLEAN = "boolean"
+    WHOLE_NUMBER = "whole number"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
     TEXTS = "list of texts"
+    STATUSES = "status codes"  # text such as 200,401, or one number
     BLUEPRINTS = "list of blueprints"
 
 
@@ -74,7 +78,7 @@ class Setting:
     env_help: str | None = None
     file_key: str | None = None  #: ``timeout`` or ``reports.junit``
     file_expects: str | None = None  #: what to write, for the file's error messages
-    file_shape: FileShape = FileShape.SCALAR
+    file_shape: FileShape = FileShape.TEXT
     action_input: str | None = None
     secret: bool = False  #: the value is wrapped in a Secret the moment it is read
 
@@ -88,10 +92,12 @@ class Setting:
         return f"argument {self.metavar}" if self.kind is FlagKind.ARGUMENTS else f"flag {self.flag}"
 
 
-_API, _WAITING, _REPORTS = "DocketQA API", "waiting", "reports"
+_CONFIGURATION, _API, _WAITING, _REPORTS = "configuration", "DocketQA API", "waiting", "reports"
 _RESUME, _TARGET = "re-runs (resume from an earlier attempt)", "wait for the target before triggering"
-_RUN_WAIT, _RUN = frozenset({Command.RUN, Command.WAIT}), frozenset({Command.RUN})
+_RUN = frozenset({Command.RUN})
 _DEFAULT_REPORTS = ReportPaths()
+#: Settings for talking to DocketQA and waiting: ``report`` reads saved responses and takes none of them.
+_ONLINE = frozenset({Command.RUN, Command.WAIT})
 _BOOLEAN = "true or false"
 
 #: Every setting, in --help order (the groups are printed in the order they first appear).
@@ -107,37 +113,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("report_files", "saved GET /test_run bodies (one object or a list) or the gate's own --json results; merged, each run once", parse_paths, default=(),
             commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
     Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
-            commands=frozenset({Command.RUN, Command.WAIT}), env="DOCKET_API_KEY",
+            commands=_ONLINE, env="DOCKET_API_KEY",
             env_help="the API key (keep it in a masked CI secret); or use --api-key-file PATH",
             action_input="api-key", secret=True),
+    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
+            flag="--config", metavar="PATH", group=_CONFIGURATION, env="DOCKET_CONFIG",
+            env_help="config file (default: .docketqa.yml in the working directory, if present)",
+            action_input="config"),
+    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
+            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
+            kind=FlagKind.REPEATABLE, group=_CONFIGURATION, file_key="allow_failures", file_shape=FileShape.IDS,
+            action_input="allow-failures"),
     Setting("api_url", "API base URL (env DOCKET_API_URL; default https://api.docketqa.com); "
             "https only, except for a loopback host", parse_api_url, default=DEFAULT_API_URL,
-            flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
+            commands=_ONLINE, flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
             env_help="API base URL (default https://api.docketqa.com); --api-url overrides it",
             file_key="api_url", file_expects="a URL such as https://api.docketqa.com", action_input="api-url"),
     Setting("api_key_file", "read the API key from this file (else env DOCKET_API_KEY)", parse_path,
-            flag="--api-key-file", metavar="PATH", group=_API),
-    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
-            flag="--config", metavar="PATH", group=_API, env="DOCKET_CONFIG",
-            env_help="config file (default: .docketqa.yml in the working directory, if present)",
-            action_input="config"),
+            commands=_ONLINE, flag="--api-key-file", metavar="PATH", group=_API),
     Setting("concurrency", "at most N requests in flight, 1..32 (default 8)", parse_concurrency,
-            default=DEFAULT_CONCURRENCY, flag="--concurrency", metavar="N", group=_API, file_key="concurrency",
-            file_expects="a whole number from 1 to 32"),
+            default=DEFAULT_CONCURRENCY, commands=_ONLINE, flag="--concurrency", metavar="N", group=_API,
+            file_key="concurrency", file_expects="a whole number from 1 to 32", file_shape=FileShape.WHOLE_NUMBER),
     Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
-            default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
-            file_expects="a duration such as 30m", action_input="timeout"),
+            default=DEFAULT_TIMEOUT_S, commands=_ONLINE, flag="--timeout", metavar="DURATION", group=_WAITING,
+            file_key="timeout", file_expects="a duration such as 30m", file_shape=FileShape.DURATION,
+            action_input="timeout"),
     Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
-            default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
-            file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
+            default=DEFAULT_POLL_INTERVAL_S, commands=_ONLINE, flag="--poll-interval", metavar="DURATION",
+            group=_WAITING, file_key="poll_interval", file_expects="a duration such as 5s",
+            file_shape=FileShape.DURATION, action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
-            "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
-            kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
-            action_input="fail-on-timeout"),
-    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
-            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
-            kind=FlagKind.REPEATABLE, group=_WAITING, file_key="allow_failures", file_shape=FileShape.IDS,
-            action_input="allow-failures"),
+            "--no-fail-on-timeout they are a warning", parse_bool, default=True, commands=_ONLINE,
+            flag="--fail-on-timeout", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout",
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="fail-on-timeout"),
     Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
             default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
             file_expects="a path (or null for no JUnit file)", file_shape=FileShape.PATH_OR_NULL,
@@ -157,31 +165,34 @@ SETTINGS: tuple[Setting, ...] = (
             file_shape=FileShape.PATH_OR_NULL, action_input="artifacts-dir"),
     Setting("annotations", "annotate failed, timed-out, flaky and quarantined runs in CI (default on)", parse_bool,
             default=True, flag="--annotations", kind=FlagKind.SWITCH, group=_REPORTS, file_key="annotations",
-            file_expects=_BOOLEAN, action_input="annotations"),
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="annotations"),
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
-            action_input="job-summary"),
+            file_shape=FileShape.BOOLEAN, action_input="job-summary"),
     Setting("resume", "the JSON result (--json) of an earlier attempt: runs that passed are carried over, unfinished "
             "ones followed again, only the rest triggered; a missing file runs everything", parse_path,
-            commands=_RUN_WAIT, flag="--resume", metavar="PATH", group=_RESUME, file_key="resume",
-            file_expects="a path such as docketqa-result.json", action_input="resume-from"),
+            commands=_ONLINE, flag="--resume", metavar="PATH", group=_RESUME, file_key="resume",
+            file_expects="a path such as docketqa-result.json", file_shape=FileShape.TEXT, action_input="resume-from"),
     Setting("resume_any_commit", "--resume also from a result of another commit (default: only the same commit)",
-            parse_bool, default=False, commands=_RUN_WAIT, flag="--resume-any-commit", kind=FlagKind.ON,
-            group=_RESUME, file_key="resume_any_commit", file_expects=_BOOLEAN, action_input="resume-any-commit"),
+            parse_bool, default=False, commands=_ONLINE, flag="--resume-any-commit", kind=FlagKind.ON,
+            group=_RESUME, file_key="resume_any_commit", file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN,
+            action_input="resume-any-commit"),
     Setting("wait_for_urls", "before triggering, wait until this URL answers as asked; repeatable", parse_target_urls,
             default=(), commands=_RUN, flag="--wait-for-url", metavar="URL", kind=FlagKind.REPEATABLE, group=_TARGET,
             file_key="wait_for.urls", file_expects="a list of http(s) URLs", file_shape=FileShape.TEXTS,
             action_input="wait-for-url"),
     Setting("wait_for_text", "the target's answer must contain this text, e.g. the commit SHA a /version page serves",
             parse_text, commands=_RUN, flag="--wait-for-text", metavar="TEXT", group=_TARGET,
-            file_key="wait_for.text", file_expects="a text such as a commit SHA", action_input="wait-for-text"),
+            file_key="wait_for.text", file_expects="a text such as a commit SHA", file_shape=FileShape.TEXT,
+            action_input="wait-for-text"),
     Setting("wait_for_status", "statuses that count as ready, e.g. 200,401 (default: any 2xx)", parse_statuses,
             commands=_RUN, flag="--wait-for-status", metavar="CODES", group=_TARGET, file_key="wait_for.status",
-            file_expects="status codes such as 200,401", action_input="wait-for-status"),
+            file_expects="status codes such as 200,401", file_shape=FileShape.STATUSES, action_input="wait-for-status"),
     Setting("wait_timeout", "give up waiting for the target after this long: exit 3, nothing triggered "
-            "(default 10m; --timeout counts from when the target is ready)", parse_wait_timeout, default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN,
-            flag="--wait-timeout", metavar="DURATION", group=_TARGET, file_key="wait_for.timeout",
-            file_expects="a duration such as 10m", action_input="wait-timeout"),
+            "(default 10m; --timeout counts from when the target is ready)", parse_wait_timeout,
+            default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN, flag="--wait-timeout", metavar="DURATION", group=_TARGET,
+            file_key="wait_for.timeout", file_expects="a duration such as 10m", file_shape=FileShape.DURATION,
+            action_input="wait-timeout"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

@@ -50,6 +50,10 @@ class Platform(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def workspace_owner(self) -> Path | None:
+        """A directory whose owner should own every report the gate writes; None: whoever runs the gate."""
+
     def begin(self, *, api_key: Secret | None) -> None:
         """Prepare the log before anything else is printed (GitHub: mask the key)."""
 

@@ -15,8 +15,8 @@ from gate.model import (
     StepState,
     Verdict,
     failure_line,
-    unique_names,
 )
+from gate.naming import unique_names
 from gate.reports.escape import one_line, xml_attribute, xml_safe, xml_text
 from gate.reports.run_text import (
     CARRIED_PROPERTY,

@@ -21,6 +21,7 @@ from gate.model import (
     Verdict,
     failure_line,
     is_web_url,
+    parse_api_time,
 )
 from gate.reports.escape import one_line, xml_safe
 
@@ -101,15 +102,8 @@ def seconds(value: float | None) -> str | None:
 
 def timestamp(value: str | None) -> str | None:
     """An API ISO 8601 time as a JUnit timestamp (UTC, no offset); None when it does not parse."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+    parsed = parse_api_time(value.strip()) if value else None
+    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") if parsed else None
 
 
 # --- grouping -------------------------------------------------------------------------------------------
