@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from gate.clock import Clock
+    from gate.config import Config
     from gate.execute import Tuning
 
 DEFAULT_DEMO_DIR = "./docketqa-demo"
@@ -67,9 +69,8 @@ def main(
 ) -> int:
     """Run the CLI and return the exit code; the only place that maps errors to exit codes.
 
-    ``clock`` and ``wall_clock`` (for HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual
-    time; both are the real clocks by default. ``tuning`` (interpreter settings per phase) is given only by
-    ``gate.console.main_exit``, whose process is the gate's alone.
+    ``clock`` and ``wall_clock`` (HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual time.
+    ``tuning`` (interpreter settings per phase) comes only from ``gate.console.main_exit``: its process is ours.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ) if env is None else dict(env)
@@ -77,9 +78,8 @@ def main(
     err = stderr or sys.stderr
     debug = "--debug" in args
     try:
-        return _dispatch(
-            args, env, out=out, err=err, cwd=cwd or Path.cwd(), clock=clock, wall_clock=wall_clock, tuning=tuning
-        )
+        invocation = _Invocation(env, out, err, cwd or Path.cwd(), clock=clock, wall_clock=wall_clock, tuning=tuning)
+        return _dispatch(args, invocation)
     except GateError as exc:
         _print_error(err, exc.message)
         return int(exc.exit_code)
@@ -99,26 +99,35 @@ def main(
         return int(ExitCode.INTERNAL)
 
 
-def _dispatch(
-    args: list[str],
-    env: dict[str, str],
-    *,
-    out: TextIO,
-    err: TextIO,
-    cwd: Path,
-    clock: Clock | None,
-    wall_clock: Callable[[], dt.datetime] | None,
-    tuning: Tuning | None,
-) -> int:
-    if is_action_entry_point(args, env):
-        from gate.config.load import load_action_config
+@dataclasses.dataclass(frozen=True)
+class _Invocation:
+    """What one invocation runs with: environment, streams, working directory, time and process tuning."""
+
+    env: dict[str, str]
+    out: TextIO
+    err: TextIO
+    cwd: Path
+    clock: Clock | None = None
+    wall_clock: Callable[[], dt.datetime] | None = None
+    tuning: Tuning | None = None
+
+    def execute(self, config: Config) -> int:
+        """Run the gate for ``config``; its verdict's exit code."""
         from gate.execute import execute_gate
 
-        config = load_action_config(env, cwd=cwd)
         outcome = execute_gate(
-            config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock, tuning=tuning
+            config, env=self.env, out=self.out, err=self.err, cwd=self.cwd, clock=self.clock,
+            wall_clock=self.wall_clock, tuning=self.tuning,
         )
         return int(outcome.exit_code)
+
+
+def _dispatch(args: list[str], invocation: _Invocation) -> int:
+    env, out, err, cwd = invocation.env, invocation.out, invocation.err, invocation.cwd
+    if is_action_entry_point(args, env):
+        from gate.config.load import load_action_config
+
+        return invocation.execute(load_action_config(env, cwd=cwd))
 
     parser = build_parser()
     if not args:
@@ -134,16 +143,11 @@ def _dispatch(
     if ns.command == "demo":
         from gate.demo import run_demo
 
-        return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err, tuning=tuning)
+        return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err, tuning=invocation.tuning)
 
     from gate.config.load import load_config
-    from gate.execute import execute_gate
 
-    config = load_config(ns, env=env, cwd=cwd)
-    outcome = execute_gate(
-        config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock, tuning=tuning
-    )
-    return int(outcome.exit_code)
+    return invocation.execute(load_config(ns, env=env, cwd=cwd))
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:

@@ -57,11 +57,8 @@ def execute_gate(
     wall_clock: Callable[[], dt.datetime] | None = None,
     tuning: Tuning | None = None,
 ) -> Outcome:
-    """Follow (or load) the runs, then write every report before anything decides the exit code.
-
-    ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
-    ``tuning``: the process owner's interpreter settings per phase (none by default).
-    """
+    """Follow (or load) the runs, then write every report before anything decides the exit code. ``clock`` and
+    ``wall_clock`` (Retry-After dates) default to real time, ``tuning`` to none (see Tuning)."""
     from gate.platforms import commit_sha, detect
     from gate.reports.write import write_reports
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
-from gate.durations import span
+from gate.durations import format_setting_duration
 from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TargetNotReady, TransientApiError
 from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
 from gate.naming import unique_names
@@ -110,7 +110,7 @@ class _State:
             return Verdict.TIMED_OUT, f"{what}: {self.not_ready}", False
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
-        deadline = span(self.config.timeout_s)
+        deadline = format_setting_duration(self.config.timeout_s)
         if run is None or (status is not None and status.run is None and status.last_error):
             # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
             # was unreachable, not the test slow. Fail closed with exit 4, even under --no-fail-on-timeout.
@@ -242,7 +242,7 @@ def _trigger(
             delay = retry.delay(failures, rng=rng, retry_after=exc.retry_after, remaining=deadline - clock.now())
             if delay is None:
                 raise ApiError(
-                    f"could not start the DocketQA runs before the {span(state.config.timeout_s)} "
+                    f"could not start the DocketQA runs before the {format_setting_duration(state.config.timeout_s)} "
                     f"deadline: {exc.message}"
                 ) from None
             progress.note(f"Starting the runs failed ({exc.message}); trying again in {delay:.1f} s")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gate.clock import Clock
 from gate.config import WaitFor
-from gate.durations import span
+from gate.durations import format_setting_duration
 from gate.errors import TargetNotReady
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _wait_one(
         remaining = deadline - clock.now()
         if remaining <= 0:
             raise TargetNotReady(
-                f"{url} was not ready within the {span(wait.timeout_s)} wait timeout (last answer: {answer.missing}); "
+                f"{url} was not ready within the {format_setting_duration(wait.timeout_s)} wait timeout (last answer: {answer.missing}); "
                 "nothing was triggered: check the deployment, or raise --wait-timeout"
             )
         delay = min(interval_s, remaining)

@@ -6,7 +6,6 @@ import datetime as dt
 import email.utils
 import gzip
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -33,12 +32,6 @@ from tests.support.http_fixture import (
 from tests.support.keys import TEST_API_KEY
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serving() as fixture:
-        yield fixture
 
 
 @pytest.fixture

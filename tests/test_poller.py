@@ -6,9 +6,6 @@ import datetime as dt
 import email.utils
 import itertools
 import random
-from collections.abc import Iterator
-
-import pytest
 
 from gate.clock import FakeClock
 from gate.poller import Poller
@@ -20,22 +17,10 @@ from tests.support.http_fixture import (
     json_reply,
     make_client,
     run_body,
-    serving,
 )
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
-START = 1000.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[FixtureServer]:
-    with serving(clock) as fixture:
-        yield fixture
+START = FakeClock.START  # where the clock fixture's virtual time begins
 
 
 def follow(
