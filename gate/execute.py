@@ -18,6 +18,7 @@ from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
+from gate.provenance import Provenance
 
 if TYPE_CHECKING:
     from gate.config import WaitFor
@@ -74,7 +75,7 @@ def execute_gate(
     if config.command is Command.REPORT:
         with phases.reporting():
             outcome, early_notes = _load_saved(config, cwd=cwd)
-        outcome = dataclasses.replace(outcome, commit=commit)
+        outcome = dataclasses.replace(outcome, provenance=Provenance(commit=commit, api_url=outcome.provenance.api_url))
     else:
         plan = _resume_plan(config, commit=commit, cwd=cwd, err=err)
         with _signals_raise_interrupted(), phases.polling():
@@ -82,7 +83,8 @@ def execute_gate(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log,
                 resume=plan, wait_for=config.wait_for,
             )
-        outcome = dataclasses.replace(outcome, commit=commit, api_url=config.api_url)
+        provenance = dataclasses.replace(outcome.provenance, commit=commit, api_url=config.api_url)
+        outcome = dataclasses.replace(outcome, provenance=provenance)
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), phases.reporting():
         reports = write_reports(outcome, config, platform=platform, workspace=cwd)

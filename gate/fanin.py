@@ -11,7 +11,8 @@ from gate.config import Config
 from gate.errors import UsageError
 from gate.model import GroupRun, Outcome, RunOutcome
 from gate.naming import unique_names
-from gate.prior import NotAResult, looks_like_result, parse_result
+from gate.prior import NotAResult, final, looks_like_result, parse_result
+from gate.provenance import Provenance
 from gate.saved import outcome_from_saved
 
 
@@ -52,7 +53,7 @@ def merge_files(files: Sequence[tuple[Path, Any]], config: Config) -> Merged:
         elapsed_s=sources.elapsed_s,
         fail_on_timeout=config.fail_on_timeout,
         stop_reason="; ".join(sources.stops) or None,
-        api_url=api_urls.pop() if len(api_urls) == 1 else None,
+        provenance=Provenance(api_url=api_urls.pop() if len(api_urls) == 1 else None),
     )
     return Merged(outcome=outcome, notes=tuple(notes))
 
@@ -96,10 +97,10 @@ def _dedupe(found: list[_Found]) -> tuple[list[RunOutcome], list[str]]:
         earlier = kept.get(key)
         if earlier is None:
             kept[key] = item
-        elif earlier.run.final and not item.run.final:
+        elif final(earlier.run) and not final(item.run):
             continue  # what the run ended with beats a copy saved while it was still going
         else:
-            if earlier.run.final and item.run.final and earlier.source != item.source:
+            if final(earlier.run) and final(item.run) and earlier.source != item.source:
                 notes.append(
                     f"test run {run_id} is in both {earlier.source} and {item.source}: using {item.source}, "
                     "the file given later"

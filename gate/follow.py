@@ -16,6 +16,7 @@ from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_ru
 from gate.naming import unique_names
 from gate.poller import Poller
 from gate.progress import Progress, Tally
+from gate.provenance import Provenance
 from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 from gate.run_status import PollResult, PollSettings, RunStatus
@@ -73,11 +74,12 @@ class _State:
             runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
             group_runs=self.group_runs,
             elapsed_s=max(0.0, self.clock.now() - self.start),
-            fail_on_timeout=self.config.fail_on_timeout,
+            # A target never ready: nothing was triggered, so nothing was tested; never a pass (exit 3) even
+            # under --no-fail-on-timeout.
+            fail_on_timeout=self.config.fail_on_timeout or self.not_ready is not None,
             stop_reason=fatal or note or self.not_ready,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
-            target_not_ready=self.not_ready is not None,
-            triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None),
+            provenance=Provenance(triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None)),
         )
 
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:

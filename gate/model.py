@@ -9,6 +9,7 @@ import functools
 
 from gate.errors import DASHBOARD_URL, ExitCode
 from gate.naming import display_name
+from gate.provenance import Provenance
 
 PASSED_STATUS = "passed"
 FAILED_STATUS = "failed"
@@ -151,8 +152,7 @@ class GroupRun:
     id: int
     name: str | None = None
     created_at: str | None = None
-    #: Started by an earlier attempt of the gate (``--resume``), not by this one.
-    earlier_attempt: bool = False
+    earlier_attempt: bool = False  # started by an earlier attempt of the gate (--resume), not by this one
 
     @property
     def dashboard_url(self) -> str:
@@ -173,13 +173,7 @@ class RunOutcome:
     problem: str | None = None
     #: The problem came from the API (unreachable, malformed, missing): counts toward exit 4, not 1.
     api_problem: bool = False
-    #: Taken as it was from an earlier attempt's JSON result (``--resume``): not run or followed again.
-    carried_over: bool = False
-
-    @property
-    def final(self) -> bool:
-        """DocketQA reported a final status for the run (not timed out, cancelled or unknown to the gate)."""
-        return self.run is not None and self.run.is_final
+    carried_over: bool = False  # taken as it was from an earlier attempt's JSON result (--resume): not run again
 
     @property
     def status(self) -> str | None:
@@ -242,13 +236,7 @@ class Outcome:
     #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
     stop_reason: str | None = None
     interrupted_exit: ExitCode | None = None
-    #: A target URL never became ready (``--wait-for-url``): nothing was triggered, exit 3 whatever else holds.
-    target_not_ready: bool = False
-    #: The commit under test (``GITHUB_SHA`` / ``CI_COMMIT_SHA``) and the API the runs belong to, for ``--resume``.
-    commit: str | None = None
-    api_url: str | None = None
-    #: The group run this gate triggered (None for ``wait``, ``report``, or when everything was carried or followed).
-    triggered_group_run_id: int | None = None
+    provenance: Provenance = dataclasses.field(default_factory=Provenance)  # what --resume checks, and more
 
     @functools.cached_property
     def counts(self) -> Counts:
@@ -277,9 +265,6 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
     """The overall verdict and exit code. Precedence: interrupted, then 1 before 4 before 3; fail closed."""
     if outcome.interrupted_exit is not None:
         return Verdict.CANCELLED, outcome.interrupted_exit
-    if outcome.target_not_ready:
-        # Nothing was triggered, so nothing was tested: never a pass, even under --no-fail-on-timeout.
-        return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
     blocking = [r for r in outcome.runs if r.counts_against_gate]
     if any(r.verdict is Verdict.FAILED or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
         return Verdict.FAILED, ExitCode.FAILED

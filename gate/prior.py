@@ -36,6 +36,11 @@ class PriorResult:
     stop_reason: str | None
 
 
+def final(run: RunOutcome) -> bool:
+    """DocketQA reported a final status for the run (it did not time out, was not cut off, is not unknown)."""
+    return run.run is not None and run.run.is_final
+
+
 def looks_like_result(data: Any) -> bool:
     """A document the gate wrote (any schema version), as opposed to a saved ``GET /test_run`` body."""
     return isinstance(data, Mapping) and "schema_version" in data and "runs" in data and "test_run" not in data

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gate.config import Config
 from gate.model import GroupRun, RunOutcome, Verdict
-from gate.prior import NotAResult, PriorResult, read_result_file
+from gate.prior import NotAResult, PriorResult, final, read_result_file
 
 
 class Level(enum.Enum):
@@ -108,9 +108,9 @@ def plan_run(prior: PriorResult, blueprint_ids: Sequence[int]) -> ResumePlan:
         blueprint = earlier.blueprint_id
         if blueprint is not None and (blueprint not in wanted or blueprint in settled):
             continue  # no longer asked for, or already decided by another row of the same blueprint
-        if earlier.verdict is Verdict.PASSED and earlier.final:
+        if earlier.verdict is Verdict.PASSED and final(earlier):
             carried.append(_carried(earlier))
-        elif not earlier.final and earlier.test_run_id is not None:
+        elif not final(earlier) and earlier.test_run_id is not None:
             follow.append(Follow(test_run_id=earlier.test_run_id, blueprint_id=blueprint, earlier=earlier))
         elif blueprint is None and earlier.test_run_id is not None:
             carried.append(_carried(earlier))  # a run of no known blueprint cannot be started again: its result stands
@@ -129,7 +129,7 @@ def plan_wait(prior: PriorResult, test_run_ids: Sequence[int]) -> ResumePlan:
     follow: list[Follow] = []
     for run_id in dict.fromkeys(test_run_ids):
         known = earlier.get(run_id)
-        if known is not None and known.final:
+        if known is not None and final(known):
             carried.append(_carried(known))
         else:
             blueprint = known.blueprint_id if known else None

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from gate.model import Outcome, Verdict
-from gate.prior import NotAResult, PriorResult, parse_result
+from gate.prior import NotAResult, PriorResult, final, parse_result
+from gate.provenance import Provenance
 from gate.reports.result_json import render_json
 from gate.resume import Level, load_prior, plan_run, plan_wait
 from tests.support.outcomes import hostile_scenario, interrupted_scenario, mixed_scenario, seed_scenario
@@ -19,7 +20,7 @@ URL = "https://api.docketqa.com"
 
 
 def _document(outcome: Outcome, **head: Any) -> dict[str, Any]:
-    return {**json.loads(json.dumps(render_json(dataclasses.replace(outcome, api_url=URL)))), **head}
+    return {**json.loads(json.dumps(render_json(dataclasses.replace(outcome, provenance=Provenance(api_url=URL))))), **head}
 
 
 @pytest.mark.parametrize("scenario", [seed_scenario, mixed_scenario, hostile_scenario, interrupted_scenario])
@@ -27,7 +28,7 @@ def test_a_result_read_back_renders_the_same_runs(scenario: Any) -> None:
     """What the JSON keeps of each run survives a round trip: carried runs report what the earlier attempt did."""
     document = _document(scenario())
     prior = parse_result(document)
-    again = render_json(Outcome(runs=prior.runs, group_runs=prior.group_runs, api_url=URL))
+    again = render_json(Outcome(runs=prior.runs, group_runs=prior.group_runs, provenance=Provenance(api_url=URL)))
     assert again["runs"] == document["runs"]
     assert again["group_runs"] == document["group_runs"]
 
@@ -82,8 +83,8 @@ def test_wait_carries_every_final_run_and_follows_the_others() -> None:
     prior = _prior(mixed_scenario())
     ids = [r.test_run_id for r in prior.runs if r.test_run_id is not None] + [999]
     plan = plan_wait(prior, ids)
-    assert {r.test_run_id for r in plan.carried} == {r.test_run_id for r in prior.runs if r.final}
-    assert {f.test_run_id for f in plan.follow} == {r.test_run_id for r in prior.runs if not r.final
+    assert {r.test_run_id for r in plan.carried} == {r.test_run_id for r in prior.runs if final(r)}
+    assert {f.test_run_id for f in plan.follow} == {r.test_run_id for r in prior.runs if not final(r)
                                                     and r.test_run_id is not None} | {999}  # fmt: skip
     assert plan.trigger == ()
 

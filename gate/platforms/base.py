@@ -105,7 +105,7 @@ def output_values(
         "group-run-ids": ",".join(dict.fromkeys(group_ids)),
         # --resume: the runs taken from the earlier attempt, and the group run this attempt started (if any).
         "carried-over-run-ids": ",".join(str(r.test_run_id) for r in outcome.runs if r.carried_over and r.test_run_id),
-        "new-group-run-id": "" if outcome.triggered_group_run_id is None else str(outcome.triggered_group_run_id),
+        "new-group-run-id": str(triggered) if (triggered := outcome.provenance.triggered_group_run_id) is not None else "",
         # One link (the first group run: the new one when this attempt started one) so it can be used as a URL as is.
         "dashboard-url": outcome.group_runs[0].dashboard_url if outcome.group_runs else "",
         "junit-path": display_path(written.get("junit"), workspace),

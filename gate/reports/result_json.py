@@ -62,8 +62,8 @@ def _head(outcome: Outcome) -> dict[str, Any]:
         "exit_code": int(outcome.exit_code),
         "elapsed_s": _seconds(outcome.elapsed_s),
         "stop_reason": _text(outcome.stop_reason),
-        "commit": _text(outcome.commit),
-        "api_url": _text(outcome.api_url),
+        "commit": _text(outcome.provenance.commit),
+        "api_url": _text(outcome.provenance.api_url),
         "counts": {
             "total": counts.total,
             "passed": counts.passed,
@@ -110,7 +110,7 @@ def _run(r: RunOutcome, group_run: GroupRun | None) -> dict[str, Any]:
         "attempts": len(run.attempts) if run else 0,
         "failed_attempts": [_attempt(a) for a in run.failed_attempts] if run else [],
         "failed_step": _failed_step(r.failed_step),
-        "final": r.final,
+        "final": r.run is not None and r.run.is_final,
         "carried_over": r.carried_over,
         "steps": [_step(s) for s in run.steps] if run else [],
     }
