@@ -1,5 +1,4 @@
-"""``--resume``: read an earlier attempt's JSON result, decide whether to trust it, and plan what to carry, follow
-and trigger."""
+"""``--resume``: whether an earlier attempt's JSON result can be trusted, and what to carry over, follow and trigger."""
 
 from __future__ import annotations
 

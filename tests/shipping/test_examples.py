@@ -137,6 +137,27 @@ def test_gitlab_script_passes_blueprints_as_one_value_or_leaves_them_to_the_conf
     assert not (tmp_path / "injected").exists()
 
 
+@pytest.mark.parametrize("mode", ["failures", None])
+def test_gitlab_script_passes_the_comment_mode_only_when_set(tmp_path, mode):
+    """DOCKETQA_PR_COMMENT becomes --pr-comment; unset, the gate's own default (off) applies."""
+    script = load_yaml("templates/docketqa.gitlab-ci.yml")[".docketqa-gate"]["script"]
+    stub(tmp_path / "bin", "docketqa-gate", '#!/bin/sh\nprintf "%s\\n" "$@" > "$CAPTURE"\n')
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "CAPTURE": str(tmp_path / "argv")}
+    if mode is not None:
+        env["DOCKETQA_PR_COMMENT"] = mode
+    subprocess.run(["sh", "-ec", "\n".join(script)], cwd=tmp_path, env=env, check=True, timeout=30)
+    argv = (tmp_path / "argv").read_text().splitlines()
+    assert (argv[-2:] == ["--pr-comment", "failures"]) is (mode is not None)
+    assert ("--pr-comment" in argv) is (mode is not None)
+
+
+def test_the_pr_gate_example_comments_with_the_permission_it_needs():
+    workflow = load_yaml("examples/github-pr-gate.yml")
+    assert workflow["permissions"]["pull-requests"] == "write"
+    gate = next(s for s in workflow["jobs"]["docketqa"]["steps"] if "docketqa-gate" in s.get("uses", ""))
+    assert gate["with"]["pr-comment"] == "failures"
+
+
 # --- examples ---
 
 
