@@ -18,7 +18,6 @@ from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
-from gate.provenance import Provenance
 
 if TYPE_CHECKING:
     from gate.config import WaitFor
@@ -70,21 +69,10 @@ def execute_gate(
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     phases = tuning or _Untuned()
-    commit = commit_sha(env)
-    early_notes: list[str] = []
-    if config.command is Command.REPORT:
-        with phases.reporting():
-            outcome, early_notes = _load_saved(config, cwd=cwd)
-        outcome = dataclasses.replace(outcome, provenance=Provenance(commit=commit, api_url=outcome.provenance.api_url))
-    else:
-        plan = _resume_plan(config, commit=commit, cwd=cwd, err=err)
-        with _signals_raise_interrupted(), phases.polling():
-            outcome = _follow(
-                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log,
-                resume=plan, wait_for=config.wait_for,
-            )
-        provenance = dataclasses.replace(outcome.provenance, commit=commit, api_url=config.api_url)
-        outcome = dataclasses.replace(outcome, provenance=provenance)
+    outcome, early_notes = _gather(
+        config, commit=commit_sha(env), err=err, cwd=cwd, clock=clock, wall_clock=wall_clock, phases=phases,
+        sanitize=platform.sanitize_log,
+    )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), phases.reporting():
         reports = write_reports(outcome, config, platform=platform, workspace=cwd)
@@ -98,6 +86,28 @@ def execute_gate(
     if failure is not None:
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
+
+
+def _gather(
+    config: Config, *, commit: str | None, err: TextIO, cwd: Path, clock: Clock | None,
+    wall_clock: Callable[[], dt.datetime] | None, phases: Tuning, sanitize: Callable[[str], str],
+) -> tuple[Outcome, list[str]]:
+    """Load (``report``) or follow the runs; the outcome knows the commit and API URL, plus notes for the log."""
+    notes: list[str] = []
+    if config.command is Command.REPORT:
+        with phases.reporting():
+            outcome, notes = _load_saved(config, cwd=cwd)
+        api_url = outcome.provenance.api_url  # the results' own, when they agree
+    else:
+        plan = _resume_plan(config, commit=commit, cwd=cwd, err=err)
+        with _signals_raise_interrupted(), phases.polling():
+            outcome = _follow(
+                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=sanitize,
+                resume=plan, wait_for=config.wait_for,
+            )
+        api_url = config.api_url
+    provenance = dataclasses.replace(outcome.provenance, commit=commit, api_url=api_url)
+    return dataclasses.replace(outcome, provenance=provenance), notes
 
 
 def _resume_plan(config: Config, *, commit: str | None, cwd: Path, err: TextIO) -> ResumePlan | None:

@@ -124,6 +124,14 @@ class _State:
     def _signal_name(self) -> str:
         return signal.Signals(self.interrupted.signum).name if self.interrupted else "a signal"
 
+    def interrupt(self, exc: Interrupted) -> None:
+        self.interrupted = exc
+        if self.waiting_for_target:
+            self.interrupt_note = f"{exc.message}; nothing was triggered (the gate was waiting for the target URL)"
+        elif self.trigger_sent and all(g.earlier_attempt for g in self.group_runs):
+            # The POST may have been sent (or its answer be on the way): the user must check before re-running.
+            self.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
+
     def tally(self) -> Tally:
         carried, failed = len(self.carried), sum(r.counts_against_gate for r in self.carried)
         return Tally(total=len(self.rows) + carried, finished=self.finished + carried, failed=self.failed + failed)
@@ -146,10 +154,8 @@ def follow_runs(
     before_trigger: Callable[[], None] | None = None,
 ) -> Outcome:
     """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
-
-    ``resume`` (``--resume``) carries runs over, follows unfinished ones by id and triggers only the rest.
-    ``before_trigger`` (``--wait-for-url``) runs just before a trigger; ``TargetNotReady`` from it stops the gate.
-    """
+    ``resume`` carries runs over, follows unfinished ones by id and triggers the rest; ``before_trigger``
+    (--wait-for-url) runs just before a trigger, and ``TargetNotReady`` from it stops the gate."""
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
     if resume is not None:
         state.carried = resume.carried_under(config)
@@ -162,17 +168,11 @@ def follow_runs(
                 before_trigger=before_trigger,
             )
         else:
-            state.rows = _followed(resume) if resume else [
-                _Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)
-            ]
+            ids = dict.fromkeys(config.test_run_ids)
+            state.rows = _followed(resume) if resume else [_Planned(test_run_id=i, blueprint_id=None) for i in ids]
             _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
     except Interrupted as exc:
-        state.interrupted = exc
-        if state.waiting_for_target:
-            state.interrupt_note = f"{exc.message}; nothing was triggered (the gate was waiting for the target URL)"
-        elif state.trigger_sent and not any(not g.earlier_attempt for g in state.group_runs):
-            # The POST may have been sent (or its answer be on the way): the user must check before re-running.
-            state.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
+        state.interrupt(exc)
     except BaseException:
         _close(state)  # a bug: let it reach the CLI (exit 70), but free the workers first
         raise
