@@ -134,6 +134,8 @@ def run_heading(item: RunOutcome) -> str:
         verdict += ", allowed failure"
     elif item.flaky:
         verdict += ", flaky"
+    if item.carried_over:
+        verdict += ", carried over from an earlier attempt"
     run = f" (test run {item.test_run_id})" if item.test_run_id is not None else ""
     return f"{' '.join(item.name.split())} — {verdict}{run}"
 

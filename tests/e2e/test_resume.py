@@ -52,6 +52,7 @@ def test_a_rerun_after_one_failure_triggers_only_that_blueprint(tmp_path: Path) 
         (new_group,) = served.triggered_group_ids[1:]
     assert second.code == 1, second.err
     assert "Resuming: carrying over test run" in second.err
+    assert f"Sign up with a new account — passed, carried over from an earlier attempt (test run {first['runs'][0]['test_run_id']})" in second.out
     earlier = {run["blueprint_id"]: run for run in first["runs"]}
     document = read_json(tmp_path / "second.json")
     runs = {run["blueprint_id"]: run for run in document["runs"]}
