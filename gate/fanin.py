@@ -61,7 +61,7 @@ def merge_files(files: Sequence[tuple[Path, Any]], config: Config) -> Merged:
 def _add(sources: _Sources, path: Path, data: Any, config: Config) -> None:
     if looks_like_result(data):
         try:
-            prior = parse_result(data)
+            prior = parse_result(data, for_resume=False)
         except NotAResult as exc:
             raise UsageError(f"{path} is {exc.reason}: pass the --json file a docketqa-gate of this version wrote") from None
         runs = [_adopted(run, config) for run in prior.runs]

@@ -58,14 +58,15 @@ def read_result_file(path: Path) -> PriorResult:
     return parse_result(data)
 
 
-def parse_result(data: Any) -> PriorResult:
-    """A checked ``PriorResult``; NotAResult names the first field that does not fit."""
+def parse_result(data: Any, *, for_resume: bool = True) -> PriorResult:
+    """A checked ``PriorResult``; NotAResult names the first field that does not fit. Only resuming needs the
+    commit and API URL (an older gate's result still merges in ``report``)."""
     if not looks_like_result(data):
         raise NotAResult("not a docketqa-gate JSON result (no 'schema_version' and 'runs')")
     version = data["schema_version"]
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise NotAResult(f"a result of schema version {_shown(version)}; this gate reads version {SCHEMA_VERSION}")
-    for key in ("commit", "api_url"):
+    for key in ("commit", "api_url") if for_resume else ():
         if key not in data:
             raise NotAResult(f"a result without '{key}' (written by an older docketqa-gate)")
     runs, groups = data["runs"], data.get("group_runs") or []
@@ -74,8 +75,8 @@ def parse_result(data: Any) -> PriorResult:
     try:
         elapsed = float(data.get("elapsed_s") or 0.0)
         return PriorResult(
-            commit=_opt_str(data["commit"], "commit"),
-            api_url=_opt_str(data["api_url"], "api_url"),
+            commit=_opt_str(data.get("commit"), "commit"),
+            api_url=_opt_str(data.get("api_url"), "api_url"),
             runs=tuple(_run(item, index) for index, item in enumerate(runs, start=1)),
             group_runs=tuple(_group_run(item) for item in groups),
             elapsed_s=elapsed if elapsed >= 0 else 0.0,

@@ -101,3 +101,16 @@ def test_a_result_of_another_schema_version_is_a_usage_error(cli: Cli, tmp_path:
         "docketqa-gate: error: old.json is a result of schema version 7; this gate reads version 1: pass the --json "
         "file a docketqa-gate of this version wrote"
     )
+
+
+def test_a_result_of_an_older_gate_still_merges(cli: Cli, tmp_path: Path) -> None:
+    """A JSON result written before the resume fields existed (no commit, api_url, final, carried_over) is read."""
+    with sandbox("failing") as served:
+        source = _job(served, tmp_path, "new.json", 180)
+    old = {key: value for key, value in source.items() if key not in ("commit", "api_url")}
+    old["runs"] = [{k: v for k, v in run.items() if k not in ("final", "carried_over")} for run in source["runs"]]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    result = cli(["report", "old.json", "--json", "all.json"])
+    assert result.code == 1, result.err
+    (run,) = read_json(tmp_path / "all.json")["runs"]
+    assert (run["verdict"], run["final"], run["carried_over"]) == ("failed", True, False)
