@@ -81,7 +81,7 @@ class _Problems:
         return [text for *_, text in sorted(self._found)] + self.missing
 
 
-class _Picker:
+class _LayeredSettings:
     """Validates a setting in every layer (so a broken file is reported even when a flag overrides it)."""
 
     def __init__(self, layers: Sequence[Layer], problems: _Problems) -> None:
@@ -119,7 +119,7 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
     """Highest-precedence layer first; raises one ``ConfigError`` naming every problem and its source."""
     file_layer, file_path, display = _config_file_layer(layers, cwd=cwd)
     problems = _Problems(file_index=len(layers), display=display)
-    pick = _Picker([*layers, file_layer], problems)
+    pick = _LayeredSettings([*layers, file_layer], problems)
     blueprints = _blueprints(pick, file_layer)
     test_run_ids = pick.first("test_run_ids")
     api_key = _api_key(pick, cwd=cwd) if command in (Command.RUN, Command.WAIT) else None
@@ -159,7 +159,7 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
     return config
 
 
-def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
+def _blueprints(pick: _LayeredSettings, file_layer: Layer) -> tuple[Blueprint, ...]:
     """The chosen ids; ids given elsewhere replace the file's list but keep its names and allow_failure."""
     chosen: tuple[Blueprint, ...] = pick.first("blueprints")
     from_file = file_layer.values.get("blueprints")
@@ -167,7 +167,7 @@ def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
     return tuple(entries.get(b.id, b) for b in chosen)
 
 
-def _wait_for(pick: _Picker) -> WaitFor | None:
+def _wait_for(pick: _LayeredSettings) -> WaitFor | None:
     """The targets to wait for; text, statuses or a timeout without a URL would silently do nothing: a problem."""
     urls, text, statuses = pick.first("wait_for_urls"), pick.first("wait_for_text"), pick.first("wait_for_status")
     timeout = pick.all("wait_timeout")
@@ -180,7 +180,7 @@ def _wait_for(pick: _Picker) -> WaitFor | None:
     return WaitFor(urls=urls, text=text, statuses=statuses, timeout_s=timeout[0] if timeout else DEFAULT_WAIT_TIMEOUT_S)
 
 
-def _reports(pick: _Picker) -> ReportPaths:
+def _reports(pick: _LayeredSettings) -> ReportPaths:
     return ReportPaths(
         junit=pick.first("junit"),
         json=pick.first("json"),
@@ -208,11 +208,11 @@ _GITHUB_TOKEN = _SecretSpec("github_token", "github_token_file", "the GitHub tok
 _GITLAB_TOKEN = _SecretSpec("gitlab_token", None, "the GitLab token", "GitLab")
 
 
-def _api_key(pick: _Picker, *, cwd: Path) -> Secret | None:
+def _api_key(pick: _LayeredSettings, *, cwd: Path) -> Secret | None:
     return _secret(pick, _API_KEY, cwd=cwd)
 
 
-def _comment(pick: _Picker, *, cwd: Path) -> CommentSettings:
+def _comment(pick: _LayeredSettings, *, cwd: Path) -> CommentSettings:
     """The pull-request comment's settings; its tokens are read only when a comment may be written."""
     mode: CommentMode = pick.first("pr_comment")
     wanted = mode is not CommentMode.OFF
@@ -223,7 +223,7 @@ def _comment(pick: _Picker, *, cwd: Path) -> CommentSettings:
     )
 
 
-def _secret(pick: _Picker, spec: _SecretSpec, *, cwd: Path) -> Secret | None:
+def _secret(pick: _LayeredSettings, spec: _SecretSpec, *, cwd: Path) -> Secret | None:
     """The secret from the highest-precedence source that has one; its problems never quote it."""
     for index, layer in enumerate(pick.layers):
         key_file = layer.values.get(spec.file_name) if spec.file_name else None

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from gate.config import Blueprint, CommentMode, JunitLayout
 from gate.durations import parse_duration
+from gate.reports.escape import quote_value
 
 #: The overall deadline: more than zero (nothing can finish in no time) and at most a day (no CI job runs longer).
 MAX_TIMEOUT_S = 24 * 3600.0
@@ -30,9 +31,9 @@ _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
-def show(text: str, limit: int = 60) -> str:
-    """Quote a user value for an error message: escaped, and cut so one line stays one line."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def show(text: str) -> str:
+    """A user value quoted for a config error message (the one quoting rule, at the length config messages use)."""
+    return quote_value(text, limit=60)
 
 
 def os_reason(exc: OSError) -> str:
