@@ -108,3 +108,9 @@ class Interrupted(GateError):
         super().__init__(f"interrupted by {name}: stopped following runs; unfinished runs are reported as cancelled")
         self.signum = signum
         self.exit_code = ExitCode.SIGINT if signum == signal.SIGINT else ExitCode.SIGTERM
+
+
+class TargetNotReady(GateError):
+    """A ``--wait-for-url`` target did not answer as asked before the wait timeout: nothing was triggered."""
+
+    exit_code = ExitCode.TIMED_OUT

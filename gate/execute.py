@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -10,13 +11,17 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
+
+if TYPE_CHECKING:
+    from gate.config import WaitFor
+    from gate.resume import ResumePlan
 
 #: What to do when a file given to `report` is not a saved test run.
 SAVE_HINT = "save the body of GET /test_run/{id}"
@@ -48,7 +53,7 @@ def execute_gate(
 ) -> Outcome:
     """Follow (or load) the runs, then write every report before anything decides the exit code. ``clock`` and
     ``wall_clock`` (Retry-After dates) default to real time, ``tuning`` to none (see Tuning)."""
-    from gate.platforms import detect
+    from gate.platforms import commit_sha, detect
     from gate.reports.write import write_reports
 
     platform = detect(
@@ -58,18 +63,14 @@ def execute_gate(
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     phases = tuning or _Untuned()
-    if config.command is Command.REPORT:
-        with phases.reporting():
-            outcome = _load_saved(config, cwd=cwd)
-    else:
-        with _signals_raise_interrupted():
-            outcome = _follow(
-                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
-            )
+    outcome, early_notes = _gather(
+        config, commit=commit_sha(env), err=err, cwd=cwd, clock=clock, wall_clock=wall_clock, phases=phases,
+        sanitize=platform.sanitize_log,
+    )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
     with _signals_ignored(), phases.reporting():
         reports = write_reports(outcome, config, platform=platform, workspace=cwd)
-        failure, written, notes = reports.failure, reports.paths, list(reports.notes)
+        failure, written, notes = reports.failure, reports.paths, [*early_notes, *reports.notes]
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
@@ -82,8 +83,49 @@ def execute_gate(
     return outcome
 
 
+def _gather(
+    config: Config, *, commit: str | None, err: TextIO, cwd: Path, clock: Clock | None,
+    wall_clock: Callable[[], dt.datetime] | None, phases: Tuning, sanitize: Callable[[str], str],
+) -> tuple[Outcome, list[str]]:
+    """Load (``report``) or follow the runs; the outcome knows the commit and API URL, plus notes for the log."""
+    notes: list[str] = []
+    if config.command is Command.REPORT:
+        with phases.reporting():
+            outcome, notes = _load_saved(config, cwd=cwd)
+        api_url = outcome.provenance.api_url  # the results' own, when they agree
+    else:
+        plan = _resume_plan(config, commit=commit, cwd=cwd, err=err)
+        with _signals_raise_interrupted():
+            outcome = _follow(
+                config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=sanitize,
+                resume=plan, wait_for=config.wait_for,
+            )
+        api_url = config.api_url
+    provenance = dataclasses.replace(outcome.provenance, commit=commit, api_url=api_url)
+    return dataclasses.replace(outcome, provenance=provenance), notes
+
+
+def _resume_plan(config: Config, *, commit: str | None, cwd: Path, err: TextIO) -> ResumePlan | None:
+    """The plan from the earlier result, or None (run everything) with a notice or warning saying why."""
+    if config.resume is None:
+        return None
+    from gate.resume import load_prior, plan_run, plan_wait
+
+    prior, message = load_prior(
+        config.resume, cwd=cwd, api_url=config.api_url, commit=commit, any_commit=config.resume_any_commit
+    )
+    if message is not None:
+        err.write(f"{PROG}: {message.level.value}: {message.text}\n")
+    if prior is None:
+        return None
+    if config.command is Command.RUN:
+        return plan_run(prior, [blueprint.id for blueprint in config.blueprints])
+    return plan_wait(prior, config.test_run_ids)
+
+
 def _follow(
-    config: Config, *, err: TextIO, clock: Clock, wall_clock: Callable[[], dt.datetime] | None, sanitize: Any
+    config: Config, *, err: TextIO, clock: Clock, wall_clock: Callable[[], dt.datetime] | None, sanitize: Any,
+    resume: ResumePlan | None = None, wait_for: WaitFor | None = None,
 ) -> Outcome:
     from gate.client import ApiClient
     from gate.follow import follow_runs
@@ -95,7 +137,17 @@ def _follow(
     )
     interactive = bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
-    return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
+    before_trigger = None
+    if wait_for is not None and wait_for.urls:
+        from gate.target import wait_for_targets
+
+        def before_trigger() -> None:
+            wait_for_targets(wait_for, clock=clock, interval_s=config.poll_interval_s, note=progress.note)
+
+    return follow_runs(
+        config, client=client, clock=clock, progress=progress, rng=random.Random(), resume=resume,
+        before_trigger=before_trigger,
+    )
 
 
 def _pr_comment(
@@ -114,15 +166,12 @@ def _pr_comment(
     return [sanitize(n.text) for n in said if not n.warning], [sanitize(n.text) for n in said if n.warning]
 
 
-def _load_saved(config: Config, *, cwd: Path) -> Outcome:
-    from gate.saved import outcome_from_saved
+def _load_saved(config: Config, *, cwd: Path) -> tuple[Outcome, list[str]]:
+    """Saved bodies and the gate's own JSON results, merged (fan-in): each run once, notes for the log."""
+    from gate.fanin import merge_files
 
-    payloads: list[Any] = []
-    for path in config.report_files:
-        data = _read_saved(path, cwd=cwd)
-        payloads.extend(data if isinstance(data, list) else [data])
-    return outcome_from_saved(payloads, config)
-
+    merged = merge_files([(path, _read_saved(path, cwd=cwd)) for path in config.report_files], config)
+    return merged.outcome, list(merged.notes)
 
 
 def _read_saved(path: Path, *, cwd: Path) -> Any:

@@ -5,31 +5,23 @@ from __future__ import annotations
 import dataclasses
 import random
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable
 
-from gate.client import ApiClient, TriggerResult
+from gate.client import ApiClient
 from gate.clock import Clock
 from gate.config import Command, Config
 from gate.durations import format_setting_duration
-from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TransientApiError
+from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TargetNotReady
 from gate.first_contact import FirstContact
 from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
 from gate.naming import unique_names
 from gate.poller import Poller
 from gate.progress import Progress, Tally
+from gate.provenance import Provenance
+from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 from gate.run_status import PollResult, PollSettings, RunSource, RunStatus
-
-
-@dataclasses.dataclass(frozen=True)
-class _Planned:
-    """One row of the outcome: a run to follow, or a requested blueprint that has no run."""
-
-    test_run_id: int | None
-    blueprint_id: int | None
-    initial: TestRun | None = None
-    #: Set when the gate already knows this row is an API problem (e.g. missing from the trigger response).
-    problem: str | None = None
+from gate.trigger import Planned, plan_rows, trigger_with_retries
 
 
 @dataclasses.dataclass
@@ -39,7 +31,7 @@ class _State:
     config: Config
     clock: Clock
     start: float
-    rows: list[_Planned] = dataclasses.field(default_factory=list)
+    rows: list[Planned] = dataclasses.field(default_factory=list)
     group_runs: tuple[GroupRun, ...] = ()
     poller: Poller | None = None
     #: A failure that ended the gate before polling (e.g. the trigger was refused or may have been received).
@@ -50,24 +42,39 @@ class _State:
     finished: int = 0
     failed: int = 0
     errors: int = 0
+    #: Runs taken from an earlier attempt's result (``--resume``): reported as they were, never polled.
+    carried: tuple[RunOutcome, ...] = ()
+    #: Set while waiting for the target (``--wait-for-url``), and once the trigger POST may have been sent.
+    waiting_for_target: bool = False
+    trigger_sent: bool = False
+    #: Why the target was never ready: nothing was triggered.
+    not_ready: str | None = None
+    #: When the targets were ready: the deadline counts from then, so a slow deploy does not eat the test time.
+    ready_at: float | None = None
+
+    def deadline(self) -> float:
+        return (self.start if self.ready_at is None else self.ready_at) + self.config.timeout_s
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
         statuses: dict[int | None, RunStatus] = {status.run_id: status for status in result.runs}
         fatal = self.fatal or result.fatal
         note = (self.interrupt_note or self.interrupted.message) if self.interrupted else None
-        runs = [self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows]
+        runs = [*self.carried, *(self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows)]
         names = unique_names((run.name, run.test_run_id) for run in runs)
         return Outcome(
             runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
             group_runs=self.group_runs,
             elapsed_s=max(0.0, self.clock.now() - self.start),
-            fail_on_timeout=self.config.fail_on_timeout,
-            stop_reason=fatal or note,
+            # A target never ready: nothing was triggered, so nothing was tested; never a pass (exit 3) even
+            # under --no-fail-on-timeout.
+            fail_on_timeout=self.config.fail_on_timeout or self.not_ready is not None,
+            stop_reason=fatal or note or self.not_ready,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
+            provenance=Provenance(triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None)),
         )
 
-    def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
+    def row_outcome(self, row: Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
         run = status.run if status and status.run else row.initial
         blueprint_id = run.blueprint_id if run and run.blueprint_id is not None else row.blueprint_id
         verdict, problem, api = self._judge(row, status, run=run, fatal=fatal)
@@ -78,7 +85,7 @@ class _State:
         )
 
     def _judge(
-        self, row: _Planned, status: RunStatus | None, *, run: TestRun | None, fatal: str | None
+        self, row: Planned, status: RunStatus | None, *, run: TestRun | None, fatal: str | None
     ) -> tuple[Verdict, str | None, bool]:
         if row.problem:
             return Verdict.ERROR, row.problem, True
@@ -90,6 +97,11 @@ class _State:
         if fatal:
             return Verdict.ERROR, fatal, True
         last = f"still '{run.status}'" if run else "not yet reported by DocketQA"
+        if row.test_run_id is None and not self.trigger_sent:
+            last = "not yet triggered (nothing was started)"
+        if self.not_ready is not None:
+            what = "never triggered" if row.test_run_id is None else "not followed"
+            return Verdict.TIMED_OUT, f"{what}: {self.not_ready}", False
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
         deadline = format_setting_duration(self.config.timeout_s)
@@ -104,8 +116,18 @@ class _State:
     def _signal_name(self) -> str:
         return signal.Signals(self.interrupted.signum).name if self.interrupted else "a signal"
 
+    def interrupt(self, exc: Interrupted) -> None:
+        self.interrupted = exc
+        if self.waiting_for_target:
+            self.interrupt_note = f"{exc.message}; nothing was triggered (the gate was waiting for the target URL)"
+        elif self.trigger_sent and all(g.earlier_attempt for g in self.group_runs):
+            # The POST may have been sent (or its answer be on the way): the user must check before re-running.
+            self.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
+
     def tally(self) -> Tally:
-        return Tally(total=len(self.rows), finished=self.finished, failed=self.failed, errors=self.errors)
+        carried, failed = len(self.carried), sum(r.counts_against_gate for r in self.carried)
+        return Tally(total=len(self.rows) + carried, finished=self.finished + carried,
+                     failed=self.failed + failed, errors=self.errors)
 
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
@@ -126,20 +148,29 @@ def follow_runs(
     rng: random.Random,
     started_at: float | None = None,
     trigger_retry: RetryPolicy = TRIGGER_RETRY,
+    resume: ResumePlan | None = None,
+    before_trigger: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals."""
+    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
+    ``resume`` carries runs over, follows unfinished ones by id and triggers the rest; ``before_trigger``
+    (--wait-for-url) runs just before a trigger, and ``TargetNotReady`` from it stops the gate."""
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
+    if resume is not None:
+        state.carried = resume.carried_under(config)
+        state.group_runs = resume.group_runs
+        progress.note(resume.describe())
     try:
         if config.command is Command.RUN:
-            _trigger_then_poll(state, client=client, progress=progress, rng=rng, retry=trigger_retry)
+            _trigger_then_poll(
+                state, client=client, progress=progress, rng=rng, retry=trigger_retry, resume=resume,
+                before_trigger=before_trigger,
+            )
         else:
-            state.rows = [_Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)]
+            ids = dict.fromkeys(config.test_run_ids)
+            state.rows = _followed(resume) if resume else [Planned(test_run_id=i, blueprint_id=None) for i in ids]
             _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
     except Interrupted as exc:
-        state.interrupted = exc
-        if config.command is Command.RUN and not state.group_runs:
-            # The POST may have been sent (or its answer be on the way): the user must check before re-running.
-            state.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
+        state.interrupt(exc)
     except BaseException:
         _close(state)  # a bug: let it reach the CLI (exit 70), but free the workers first
         raise
@@ -156,67 +187,46 @@ def _close(state: _State) -> None:
         state.poller.close()
 
 
+def _followed(resume: ResumePlan) -> list[Planned]:
+    return [
+        Planned(test_run_id=f.test_run_id, blueprint_id=f.blueprint_id, initial=f.earlier.run) for f in resume.follow
+    ]
+
+
 def _trigger_then_poll(
-    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, retry: RetryPolicy
+    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, retry: RetryPolicy,
+    resume: ResumePlan | None, before_trigger: Callable[[], None] | None,
 ) -> None:
     config = state.config
-    ids = [blueprint.id for blueprint in config.blueprints]
-    state.rows = [_Planned(test_run_id=None, blueprint_id=i) for i in ids]
-    progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
-                  + ", ".join(map(str, ids)))
-    try:
-        result = _trigger(state, client=client, ids=ids, progress=progress, rng=rng, retry=retry)
-    except ApiError as exc:
-        state.fatal = exc.message
-        return
-    rows = _plan(ids, result)
-    state.group_runs, state.rows = (result.group_run,), rows
-    where = " in the sandbox" if result.group_run.sandbox_dashboard_url else ""
-    progress.note(f"Group run {result.group_run.id} started{where}: {result.group_run.dashboard_url}")
-    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
-
-
-def _trigger(
-    state: _State, *, client: ApiClient, ids: Sequence[int], progress: Progress, rng: random.Random,
-    retry: RetryPolicy,
-) -> TriggerResult:
-    """POST once; repeat only on TransientApiError (nothing was created), with backoff, inside the deadline."""
-    clock, deadline = state.clock, state.start + state.config.timeout_s
-    failures = 0
-    while True:
+    ids = list(resume.trigger) if resume else [blueprint.id for blueprint in config.blueprints]
+    followed = _followed(resume) if resume else []
+    state.rows = [*followed, *(Planned(test_run_id=None, blueprint_id=i) for i in ids)]
+    first_poll_in = 0.0
+    if ids:
+        if before_trigger is not None:
+            state.waiting_for_target = True
+            try:
+                before_trigger()
+            except TargetNotReady as exc:
+                state.not_ready = exc.message
+                return
+            state.waiting_for_target, state.ready_at = False, state.clock.now()
+        state.trigger_sent = True  # from here on an interruption may leave a group run behind
+        progress.note(f"Starting DocketQA runs for {len(ids)} blueprint{'s' if len(ids) != 1 else ''}: "
+                      + ", ".join(map(str, ids)))
         try:
-            return client.trigger(ids, timeout=deadline - clock.now())
-        except TransientApiError as exc:
-            failures += 1
-            if retry.exhausted(failures):
-                raise ApiError(f"could not start the DocketQA runs after {failures} attempts: {exc.message}") from None
-            delay = retry.delay(failures, rng=rng, retry_after=exc.retry_after, remaining=deadline - clock.now())
-            if delay is None:
-                raise ApiError(
-                    f"could not start the DocketQA runs before the {format_setting_duration(state.config.timeout_s)} "
-                    f"deadline: {exc.message}"
-                ) from None
-            progress.note(f"Starting the runs failed ({exc.message}); trying again in {delay:.1f} s")
-            clock.sleep(delay)
-
-
-def _plan(requested: Sequence[int], result: TriggerResult) -> list[_Planned]:
-    """Rows in trigger order (extra runs, e.g. a login run, included), then requested blueprints with no run."""
-    rows: dict[int, _Planned] = {}
-    for run in result.runs:
-        rows.setdefault(run.id, _Planned(test_run_id=run.id, blueprint_id=run.blueprint_id, initial=run))
-    covered = {run.blueprint_id for run in result.runs}
-    if None in covered:
-        return list(rows.values())  # a run without a blueprint id could be any of them: do not accuse one
-    missing = [
-        _Planned(
-            test_run_id=None, blueprint_id=blueprint_id,
-            problem=f"DocketQA started no test run for blueprint {blueprint_id} in group run {result.group_run.id}: "
-                    "check that the blueprint exists and belongs to this API key's company",
-        )
-        for blueprint_id in dict.fromkeys(requested) if blueprint_id not in covered
-    ]
-    return [*rows.values(), *missing]
+            result = trigger_with_retries(
+                client, ids, clock=state.clock, deadline=state.deadline(), timeout_s=config.timeout_s, rng=rng,
+                retry=retry, note=progress.note,
+            )
+        except ApiError as exc:
+            state.fatal = exc.message
+            return
+        state.group_runs, state.rows = (result.group_run, *state.group_runs), [*followed, *plan_rows(ids, result)]
+        where = " in the sandbox" if result.group_run.sandbox_dashboard_url else ""
+        progress.note(f"Group run {result.group_run.id} started{where}: {result.group_run.dashboard_url}")
+        first_poll_in = config.poll_interval_s
+    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=first_poll_in)
 
 
 def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float) -> None:
@@ -233,7 +243,7 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         state.count(run)
         progress.run_finished(run, state.tally())
 
-    deadline = state.start + config.timeout_s
+    deadline = state.deadline()
     # `run` got an answer from the trigger; `wait` may be pointed at an API that is not there at all.
     source: RunSource = client
     if config.command is Command.WAIT:
@@ -243,6 +253,8 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
+    if not run_ids and state.carried:
+        return  # every run was carried over from the earlier attempt: report at once
     progress.started(len(run_ids))
     try:
         state.poller.follow(run_ids, first_poll_in=first_poll_in)

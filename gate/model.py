@@ -9,6 +9,7 @@ import functools
 
 from gate.errors import DASHBOARD_URL, ExitCode
 from gate.naming import display_name
+from gate.provenance import Provenance
 
 PASSED_STATUS = "passed"
 FAILED_STATUS = "failed"
@@ -95,6 +96,8 @@ class TestRun:
     created_at: str | None
     updated_at: str | None
     has_results: bool
+    #: The duration a JSON result recorded (a run read back keeps only some attempts' steps).
+    recorded_duration_s: float | None = None
 
     @property
     def is_final(self) -> bool:
@@ -121,6 +124,8 @@ class TestRun:
     @property
     def duration_s(self) -> float | None:
         """DocketQA's step durations added up (it reports none for a run); without any, the timestamps' span."""
+        if self.recorded_duration_s is not None:
+            return self.recorded_duration_s
         durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
         if durations:
             return float(sum(durations))
@@ -139,11 +144,6 @@ def parse_api_time(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def is_web_url(url: str | None) -> bool:
-    """Only http(s) URLs ever become links, images or downloads."""
-    return bool(url) and url.lower().startswith(("https://", "http://"))  # type: ignore[union-attr]
-
-
 # --- outcome -------------------------------------------------------------------------------------------
 
 
@@ -154,6 +154,7 @@ class GroupRun:
     created_at: str | None = None
     #: A dashboard page the API itself serves (the local sandbox); None for DocketQA, whose dashboard is the app.
     sandbox_dashboard_url: str | None = None
+    earlier_attempt: bool = False  # started by an earlier attempt of the gate (--resume), not by this one
 
     @property
     def dashboard_url(self) -> str:
@@ -174,6 +175,7 @@ class RunOutcome:
     problem: str | None = None
     #: The problem came from the API (unreachable, malformed, missing): counts toward exit 4, not 1.
     api_problem: bool = False
+    carried_over: bool = False  # taken as it was from an earlier attempt's JSON result (--resume): not run again
 
     @property
     def status(self) -> str | None:
@@ -236,6 +238,7 @@ class Outcome:
     #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
     stop_reason: str | None = None
     interrupted_exit: ExitCode | None = None
+    provenance: Provenance = dataclasses.field(default_factory=Provenance)  # what --resume checks, and more
 
     @functools.cached_property
     def counts(self) -> Counts:

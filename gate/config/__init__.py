@@ -14,6 +14,7 @@ DEFAULT_POLL_INTERVAL_S = 5.0
 DEFAULT_JUNIT = "docketqa-junit.xml"
 DEFAULT_CONCURRENCY = 8
 DEFAULT_CONFIG_FILE = ".docketqa.yml"
+DEFAULT_WAIT_TIMEOUT_S = 10 * 60.0
 
 
 class Command(enum.Enum):
@@ -76,6 +77,19 @@ class ReportPaths:
 
 
 @dataclasses.dataclass(frozen=True)
+class WaitFor:
+    """``--wait-for-url``: each URL must answer with a status in ``statuses`` (None: any 2xx) containing ``text``."""
+
+    urls: tuple[str, ...]
+    text: str | None = None
+    statuses: frozenset[int] | None = None
+    timeout_s: float = DEFAULT_WAIT_TIMEOUT_S
+
+    def wanted_status(self) -> str:
+        return "2xx" if self.statuses is None else " or ".join(map(str, sorted(self.statuses)))
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     command: Command
     api_url: str = DEFAULT_API_URL
@@ -96,6 +110,11 @@ class Config:
     #: The config file that was read, if any (logged so users know it was used).
     config_file: Path | None = None
     comment: CommentSettings = CommentSettings()
+    #: ``--resume``: an earlier attempt's JSON result; ``--resume-any-commit`` trusts it from another commit too.
+    resume: Path | None = None
+    resume_any_commit: bool = False
+    #: ``--wait-for-url`` and friends: the targets to wait for before the trigger (None: do not wait).
+    wait_for: WaitFor | None = None
 
     def name_for(self, blueprint_id: int | None) -> str | None:
         return next((b.name for b in self.blueprints if b.id == blueprint_id and b.name), None)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 #: A settings file is a few hundred bytes; a megabyte means the wrong file was named.
 MAX_CONFIG_BYTES = 1_000_000
 #: How the mistake of giving a section something other than a mapping is explained.
-SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
+SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}", "wait_for": "{urls: [URL], text: TEXT, timeout: 10m}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
 
 
@@ -119,6 +119,8 @@ class _Walker:
             self.blueprints(row.name, node, path)
         elif row.file_shape is FileShape.IDS:
             self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
+        elif row.file_shape is FileShape.TEXTS:
+            self.text_list(row, node, path)
         else:
             expected = row.file_expects or row.file_shape.value
             text = self.text(node, path, expected=expected, accepts=ACCEPTED[row.file_shape])
@@ -172,6 +174,19 @@ class _Walker:
             self.problem(node, path, what=f"expected {expected}, got {typed(node)}{remedy(node, accepts)}")
             return _MISSING
         return None if node.tag == NULL_TAG else node.value
+
+    def text_list(self, row: Setting, node: Node, path: str) -> None:
+        """A list of texts (or one text); each item checked as a scalar, with its own line."""
+        from yaml.nodes import SequenceNode
+
+        single = not isinstance(node, SequenceNode)
+        items = [node] if single else node.value
+        expected = row.file_expects or "a list of texts"
+        accepts = ACCEPTED[FileShape.TEXTS]
+        found = [self.text(item, path if single else f"{path}[{i}]", expected=expected, accepts=accepts)
+                 for i, item in enumerate(items)]  # fmt: skip
+        if all(isinstance(text, str) for text in found):
+            self.values[row.name] = Given(tuple(found), self.where(node, path))
 
     def blueprints(self, name: str, node: Node, key_path: str) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode

@@ -9,7 +9,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gate.config import DEFAULT_CONFIG_FILE, Blueprint, Command, CommentMode, CommentSettings, Config, ReportPaths
+from gate.config import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_WAIT_TIMEOUT_S,
+    Blueprint,
+    Command,
+    CommentMode,
+    CommentSettings,
+    Config,
+    ReportPaths,
+    WaitFor,
+)
 from gate.config.file import read_config_file, unusable
 from gate.config.settings import setting
 from gate.config.sources import (
@@ -140,6 +150,9 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
         debug=pick.first("debug"),
         config_file=file_path,
         comment=_comment(pick, cwd=cwd),
+        resume=pick.first("resume"),
+        resume_any_commit=pick.first("resume_any_commit"),
+        wait_for=_wait_for(pick),
     )
     if problems:
         raise ConfigError(problems.ordered())
@@ -152,6 +165,19 @@ def _blueprints(pick: _LayeredSettings, file_layer: Layer) -> tuple[Blueprint, .
     from_file = file_layer.values.get("blueprints")
     entries = {b.id: b for b in parse_blueprints(from_file.value)} if from_file else {}
     return tuple(entries.get(b.id, b) for b in chosen)
+
+
+def _wait_for(pick: _LayeredSettings) -> WaitFor | None:
+    """The targets to wait for; text, statuses or a timeout without a URL would silently do nothing: a problem."""
+    urls, text, statuses = pick.first("wait_for_urls"), pick.first("wait_for_text"), pick.first("wait_for_status")
+    timeout = pick.all("wait_timeout")
+    if not urls:
+        if (text is not None or statuses is not None or timeout) and "wait_for_urls" not in pick.failed:
+            pick.problems.missing.append(
+                "--wait-for-text, --wait-for-status and --wait-timeout need a URL to wait for: pass --wait-for-url URL"
+            )
+        return None
+    return WaitFor(urls=urls, text=text, statuses=statuses, timeout_s=timeout[0] if timeout else DEFAULT_WAIT_TIMEOUT_S)
 
 
 def _reports(pick: _LayeredSettings) -> ReportPaths:

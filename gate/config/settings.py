@@ -12,6 +12,7 @@ from gate.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
+    DEFAULT_WAIT_TIMEOUT_S,
     Command,
     CommentMode,
     JunitLayout,
@@ -32,7 +33,11 @@ from gate.config.values import (
     parse_paths,
     parse_poll_interval,
     parse_pr_number,
+    parse_statuses,
+    parse_target_urls,
+    parse_text,
     parse_timeout,
+    parse_wait_timeout,
 )
 
 
@@ -57,6 +62,8 @@ class FileShape(enum.Enum):
     WHOLE_NUMBER = "whole number"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
+    TEXTS = "list of texts"
+    STATUSES = "status codes"  # text such as 200,401, or one number
     BLUEPRINTS = "list of blueprints"
 
 
@@ -96,6 +103,8 @@ class Setting:
 
 _CONFIGURATION, _API, _WAITING, _REPORTS = "configuration", "DocketQA API", "waiting", "reports"
 _COMMENT = "pull-request comment"
+_RESUME, _TARGET = "re-runs (resume from an earlier attempt)", "wait for the target before triggering"
+_RUN = frozenset({Command.RUN})
 _DEFAULT_REPORTS = ReportPaths()
 #: Settings for talking to DocketQA and waiting: ``report`` reads saved responses and takes none of them.
 _ONLINE = frozenset({Command.RUN, Command.WAIT})
@@ -111,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("test_run_ids", "test run id(s) to follow; repeatable, commas or spaces also separate ids",
             parse_id_list_value, default=(), commands=frozenset({Command.WAIT}), flag="--test-run",
             metavar="ID[,ID...]", kind=FlagKind.REPEATABLE, action_input="test-run-ids"),
-    Setting("report_files", "saved response JSON: one test run object or a list of them", parse_paths, default=(),
+    Setting("report_files", "saved GET /test_run bodies (one object or a list) or the gate's own --json results; merged, each run once", parse_paths, default=(),
             commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
     Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
             commands=_ONLINE, env="DOCKET_API_KEY",
@@ -194,6 +203,30 @@ SETTINGS: tuple[Setting, ...] = (
             env="DOCKETQA_GITLAB_TOKEN",
             env_help="a GitLab access token with the api scope, for --pr-comment (CI_JOB_TOKEN cannot write notes)",
             secret=True),
+    Setting("resume", "the JSON result (--json) of an earlier attempt: runs that passed are carried over, unfinished "
+            "ones followed again, only the rest triggered; a missing file runs everything", parse_path,
+            commands=_ONLINE, flag="--resume", metavar="PATH", group=_RESUME, file_key="resume",
+            file_expects="a path such as docketqa-result.json", file_shape=FileShape.TEXT, action_input="resume-from"),
+    Setting("resume_any_commit", "--resume also from a result of another commit (default: only the same commit)",
+            parse_bool, default=False, commands=_ONLINE, flag="--resume-any-commit", kind=FlagKind.ON,
+            group=_RESUME, file_key="resume_any_commit", file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN,
+            action_input="resume-any-commit"),
+    Setting("wait_for_urls", "before triggering, wait until this URL answers as asked; repeatable", parse_target_urls,
+            default=(), commands=_RUN, flag="--wait-for-url", metavar="URL", kind=FlagKind.REPEATABLE, group=_TARGET,
+            file_key="wait_for.urls", file_expects="a list of http(s) URLs", file_shape=FileShape.TEXTS,
+            action_input="wait-for-url"),
+    Setting("wait_for_text", "the target's answer must contain this text, e.g. the commit SHA a /version page serves",
+            parse_text, commands=_RUN, flag="--wait-for-text", metavar="TEXT", group=_TARGET,
+            file_key="wait_for.text", file_expects="a text such as a commit SHA", file_shape=FileShape.TEXT,
+            action_input="wait-for-text"),
+    Setting("wait_for_status", "statuses that count as ready, e.g. 200,401 (default: any 2xx)", parse_statuses,
+            commands=_RUN, flag="--wait-for-status", metavar="CODES", group=_TARGET, file_key="wait_for.status",
+            file_expects="status codes such as 200,401", file_shape=FileShape.STATUSES, action_input="wait-for-status"),
+    Setting("wait_timeout", "give up waiting for the target after this long: exit 3, nothing triggered "
+            "(default 10m; --timeout counts from when the target is ready)", parse_wait_timeout,
+            default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN, flag="--wait-timeout", metavar="DURATION", group=_TARGET,
+            file_key="wait_for.timeout", file_expects="a duration such as 10m", file_shape=FileShape.DURATION,
+            action_input="wait-timeout"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

@@ -220,6 +220,45 @@ def parse_api_url(text: str) -> str:
     return cleaned.rstrip("/")
 
 
+def parse_target_urls(value: object) -> tuple[str, ...]:
+    """``--wait-for-url`` targets: repeated flags, a newline-separated input, or the config file's list."""
+    urls = [line.strip() for text in texts(value) for line in text.splitlines() if line.strip()]
+    if not urls:
+        raise ValueError("expected one or more http(s) URLs, got none")
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - urlsplit checks the port lazily: touch it to validate
+        except ValueError:
+            raise ValueError(f"{show(url)} is not a valid URL; expected http(s)://host[:port]/path") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+            raise ValueError(f"{show(url)} is not a valid URL; expected http(s)://host[:port]/path")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("a target URL must not contain a user name or password: the gate sends no credentials")
+    return tuple(dict.fromkeys(urls))
+
+
+def parse_statuses(text: str) -> frozenset[int]:
+    """``200,401`` -> {200, 401}: the statuses that count as ready (default: any 2xx)."""
+    codes = [part.strip() for part in text.split(",") if part.strip()]
+    if not codes or not all(_ID.fullmatch(code) and 100 <= int(code) <= 599 for code in codes):
+        raise ValueError(f"expected HTTP status codes separated by commas, such as 200,401, got {show(text)}")
+    return frozenset(int(code) for code in codes)
+
+
+def parse_wait_timeout(text: str) -> float:
+    seconds = parse_duration(text)
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        raise ValueError(f"the wait timeout must be more than 0s and at most 24h, got {show(text)}")
+    return seconds
+
+
+def parse_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected some text, got an empty value")
+    return text.strip()
+
+
 def is_loopback_host(host: str) -> bool:
     name = host.lower().rstrip(".")
     if name in LOOPBACK_NAMES:
@@ -246,7 +285,11 @@ __all__ = [
     "parse_path",
     "parse_paths",
     "parse_poll_interval",
+    "parse_statuses",
+    "parse_target_urls",
+    "parse_text",
     "parse_timeout",
+    "parse_wait_timeout",
     "show",
     "split_ids",
     "texts",

@@ -23,6 +23,8 @@ ACCEPTED = {
     FileShape.DURATION: frozenset({STR, INT, FLOAT}),  # 90 is ninety seconds
     FileShape.BOOLEAN: frozenset({BOOL}),
     FileShape.WHOLE_NUMBER: frozenset({INT}),
+    FileShape.STATUSES: frozenset({STR, INT}),  # 200, or 200,401
+    FileShape.TEXTS: frozenset({STR}),  # each item of the list
 }
 TYPE_NAMES = {STR: "the text", INT: "the number", FLOAT: "the number", BOOL: "the boolean", DATE: "the date"}
 

@@ -59,6 +59,15 @@ def detect(
     return LocalPlatform(stdout=stdout, workspace=workspace)
 
 
+def commit_sha(env: Mapping[str, str]) -> str | None:
+    """The commit under test: ``GITHUB_SHA`` on GitHub, ``CI_COMMIT_SHA`` on GitLab, else unknown."""
+    for name in ("GITHUB_SHA", "CI_COMMIT_SHA"):
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
@@ -72,6 +81,7 @@ __all__ = [
     "GitLabPlatform",
     "LocalPlatform",
     "Platform",
+    "commit_sha",
     "detect",
     "in_github_actions",
     "is_action_entry_point",

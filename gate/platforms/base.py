@@ -26,6 +26,8 @@ OUTPUT_NAMES = (
     "flaky",
     "test-run-ids",
     "group-run-ids",
+    "carried-over-run-ids",
+    "new-group-run-id",
     "dashboard-url",
     "junit-path",
     "json-path",
@@ -110,7 +112,10 @@ def output_values(
         "flaky": str(counts.flaky),
         "test-run-ids": ",".join(dict.fromkeys(run_ids)),
         "group-run-ids": ",".join(dict.fromkeys(group_ids)),
-        # One link (the first group run) so the value can be used as a URL as is.
+        # --resume: the runs taken from the earlier attempt, and the group run this attempt started (if any).
+        "carried-over-run-ids": ",".join(str(r.test_run_id) for r in outcome.runs if r.carried_over and r.test_run_id),
+        "new-group-run-id": str(triggered) if (triggered := outcome.provenance.triggered_group_run_id) is not None else "",
+        # One link (the first group run: the new one when this attempt started one) so it can be used as a URL as is.
         "dashboard-url": outcome.group_runs[0].dashboard_url if outcome.group_runs else "",
         "junit-path": display_path(written.get("junit"), workspace),
         "json-path": display_path(written.get("json"), workspace),
@@ -146,6 +151,8 @@ def run_heading(item: RunOutcome) -> str:
         verdict += ", allowed failure"
     elif item.flaky:
         verdict += ", flaky"
+    if item.carried_over:
+        verdict += ", carried over from an earlier attempt"
     run = f" (test run {item.test_run_id})" if item.test_run_id is not None else ""
     return f"{' '.join(item.name.split())} — {verdict}{run}"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from gate import __version__
+from gate import PROG, __version__
 from gate.clock import Clock
 from gate.failures import api_message, excerpt, never_connected
 from gate.retry import RetryPolicy, parse_retry_after
@@ -26,7 +26,7 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 3
-USER_AGENT = f"docketqa-gate/{__version__}"
+USER_AGENT = f"{PROG}/{__version__}"
 RETRY = RetryPolicy(base_s=1.0, cap_s=8.0, max_failures=4)
 #: Worth another try for a request that is safe to repeat.
 _TRANSIENT = frozenset({500, 502, 503, 504})

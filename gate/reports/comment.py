@@ -10,19 +10,9 @@ from urllib.parse import quote
 
 from gate.model import GroupRun, Outcome, RunOutcome, Verdict
 from gate.reports.escape import no_notifications, safe_link, unicode_safe
+from gate.reports.run_markdown import TABLE_HEAD, details_summary_line, failure_lines, head_lines, run_links, table_row
 from gate.reports.run_text import attention_rank, group_runs_of
-from gate.reports.summary import (
-    MAX_OPEN_FAILURES,
-    NOTES,
-    TABLE_HEAD,
-    Detail,
-    details_summary_line,
-    failure_lines,
-    head_lines,
-    rows_that_fit,
-    run_links,
-    table_row,
-)
+from gate.reports.summary import MAX_OPEN_FAILURES, NOTES, Detail, rows_that_fit
 
 #: GitHub refuses issue comments longer than this (GitLab's note limit is higher: one size fits both).
 MAX_COMMENT_CHARS = 65_536

@@ -172,3 +172,8 @@ def escape_command_data(text: str) -> str:
 def escape_command_property(text: str) -> str:
     """Escape a GitHub workflow-command property value (actions/toolkit ``escapeProperty``)."""
     return escape_command_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def is_web_url(url: str | None) -> bool:
+    """Only http(s) URLs ever become links, images or downloads."""
+    return bool(url) and url.lower().startswith(("https://", "http://"))  # type: ignore[union-attr]

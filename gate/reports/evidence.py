@@ -8,11 +8,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from gate.clock import Clock, SystemClock
-from gate.model import Outcome, Verdict, is_web_url
+from gate.model import Outcome, Verdict
+from gate.plain_http import credential_free_session, no_auth
+from gate.reports.escape import is_web_url
 
 if TYPE_CHECKING:
     import requests
@@ -159,37 +161,15 @@ def _download_all(plan: list[Download], fetcher: _Fetcher, *, dest: Path, base: 
 
 def plain_session() -> requests.Session:
     """A session for media hosts: no API key, no cookies kept, no ~/.netrc credentials, proxies still honoured."""
-    import http.cookiejar
-
-    import requests
-
-    from gate import __version__
-
-    session = requests.Session()
-    session.headers.clear()
-    session.headers.update(
-        {
-            "User-Agent": f"docketqa-gate/{__version__} (evidence download)",
-            "Accept": "*/*",
-            # Media is compressed already; identity keeps the size cap about bytes on the wire.
-            "Accept-Encoding": "identity",
-        }
-    )
-    # With any auth set, requests skips its ~/.netrc lookup, which could hand credentials to a media host.
-    session.auth = _no_auth
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return session
-
-
-def _no_auth(request: Any) -> Any:
-    return request
+    # Media is compressed already; identity keeps the size cap about bytes on the wire.
+    return credential_free_session("evidence download", **{"Accept-Encoding": "identity"})
 
 
 def _strip_credentials(session: requests.Session) -> None:
     """Defence in depth: whatever session we were given, media hosts never see a credential header."""
     for name in [n for n in session.headers if n.lower() in _CREDENTIAL_HEADERS]:
         del session.headers[name]
-    session.auth = _no_auth
+    session.auth = no_auth
 
 
 class _Fetcher:

@@ -30,6 +30,9 @@ CLASSNAME = "DocketQA"
 RUN_CASE = "Run result"
 NO_RUNS_CASE = "DocketQA gate"
 UNGROUPED_SUITE = "DocketQA test runs"
+#: JUnit property on what ``--resume`` carried over from an earlier attempt (on the suite, in both layouts: the
+#: schema has no testcase properties, so the test layout gives carried runs a suite of their own).
+CARRIED_PROPERTY = "docketqa.carried_over"
 Attachments = Mapping[int, Sequence[str]]
 
 
@@ -66,6 +69,8 @@ class RunGroup:
 
     group_run: GroupRun | None
     runs: tuple[RunOutcome, ...]
+    #: The runs were carried over from an earlier attempt (``--resume``).
+    carried: bool = False
 
 
 def no_runs_suite(outcome: Outcome) -> Testsuite:
@@ -83,10 +88,12 @@ def suites_by_group_run(outcome: Outcome, *, attachments: Attachments) -> Iterat
         names = unique_names([(case_name(r.name), r.test_run_id) for r in group.runs])
         cases = [_run_case(r, name, outcome=outcome, attachments=attachments) for r, name in zip(group.runs, names)]
         g = group.group_run
+        properties = {"group_run_id": str(g.id), "dashboard_url": g.dashboard_url} if g else None
+        if group.carried:
+            properties = {**(properties or {}), CARRIED_PROPERTY: "true"}
         yield Testsuite(
-            attribute_text(suite_name(g)), CLASSNAME, cases,
-            timestamp=junit_timestamp(g.created_at) if g else None,
-            properties={"group_run_id": str(g.id), "dashboard_url": g.dashboard_url} if g else None,
+            attribute_text(suite_name(g, carried=group.carried)), CLASSNAME, cases,
+            timestamp=junit_timestamp(g.created_at) if g else None, properties=properties,
         )
 
 
@@ -100,22 +107,26 @@ def _run_case(r: RunOutcome, name: str, *, outcome: Outcome, attachments: Attach
 
 
 def run_groups(outcome: Outcome) -> list[RunGroup]:
-    """Suites in a stable order: declared group runs, then others as first seen, then runs without one."""
-    members: dict[int | None, list[RunOutcome]] = {g.id: [] for g in outcome.group_runs}
+    """Suites in a stable order: declared group runs, then others as first seen, then runs without one; then the
+    same for carried runs, in suites of their own (an earlier group run holding only carried runs has no other)."""
+    members: dict[tuple[int | None, bool], list[RunOutcome]] = {(g.id, False): [] for g in outcome.group_runs}
     by_id: dict[int | None, GroupRun | None] = {g.id: g for g in outcome.group_runs}
     for r, group_run in zip(outcome.runs, group_runs_of(outcome)):
         key = group_run.id if group_run else None
         by_id.setdefault(key, group_run)
-        members.setdefault(key, []).append(r)
-    ordered = sorted(members, key=lambda key: key is None)  # stable: keeps first-seen order otherwise
-    return [RunGroup(group_run=by_id[key], runs=tuple(members[key])) for key in ordered]
+        members.setdefault((key, r.carried_over), []).append(r)
+    ordered = sorted(members, key=lambda key: (key[0] is None, key[1]))  # stable: keeps first-seen order otherwise
+    found = [RunGroup(by_id[key], tuple(members[(key, carried)]), carried) for key, carried in ordered]
+    return [g for g in found if g.runs or g.group_run is None or not g.group_run.earlier_attempt]
 
 
-def suite_name(group_run: GroupRun | None) -> str:
+def suite_name(group_run: GroupRun | None, *, carried: bool = False) -> str:
     if group_run is None:
-        return UNGROUPED_SUITE
-    name = one_line(group_run.name or "")
-    return f"{name} (group run {group_run.id})" if name else f"DocketQA group run {group_run.id}"
+        name = UNGROUPED_SUITE
+    else:
+        label = one_line(group_run.name or "")
+        name = f"{label} (group run {group_run.id})" if label else f"DocketQA group run {group_run.id}"
+    return f"{name}, carried over from an earlier attempt" if carried else name
 
 
 # --- step layout: a suite per run, a testcase per step --------------------------------------------------
@@ -186,6 +197,7 @@ def run_properties(r: RunOutcome, group_run: GroupRun | None) -> dict[str, str]:
         "video_url": run_video(r),
         "group_run_id": group_run.id if group_run else None,
         "dashboard_url": group_run.dashboard_url if group_run else None,
+        CARRIED_PROPERTY: "true" if r.carried_over else None,
     }
     # Twice, as this layout always has: a value cut at 64 KB gets its cut marker on the same line.
     return {k: attribute_text(attribute_text(str(v))) for k, v in values.items() if v is not None}

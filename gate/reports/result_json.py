@@ -6,8 +6,8 @@ import json
 import math
 from typing import Any
 
-from gate.model import Attempt, GroupRun, Outcome, RunOutcome, Step, is_web_url
-from gate.reports.escape import unicode_safe
+from gate.model import Attempt, GroupRun, Outcome, RunOutcome, Step
+from gate.reports.escape import is_web_url, unicode_safe
 from gate.reports.run_text import attempt_line, duration_source, group_runs_of, run_duration, run_video
 
 SCHEMA_VERSION = 1
@@ -17,17 +17,21 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
     """The result document. Fields (all always present; unknown values are null):
 
     - ``schema_version`` (int, 1), ``verdict`` (``passed|failed|timed_out|error|cancelled``),
-      ``exit_code`` (int), ``elapsed_s`` (float), ``stop_reason`` (str|null: why the gate stopped early)
+      ``exit_code`` (int), ``elapsed_s`` (float), ``stop_reason`` (str|null: why the gate stopped early),
+      ``commit`` (str|null: ``GITHUB_SHA`` or ``CI_COMMIT_SHA``), ``api_url`` (str|null: the DocketQA API)
     - ``counts``: ``total``, ``passed``, ``failed``, ``errors``, ``timed_out``, ``cancelled``,
       ``allowed_failures``, ``flaky`` (ints; allowed failures count in neither failed nor errors)
-    - ``group_runs``: [{``id``, ``name``, ``created_at``, ``dashboard_url``}]
+    - ``group_runs``: [{``id``, ``name``, ``created_at``, ``dashboard_url``, ``earlier_attempt`` (bool: started by
+      an earlier attempt whose result ``--resume`` read, not by this gate)}]
     - ``runs``: [{``name`` (unique display name), ``test_run_id``, ``blueprint_id``, ``title``,
       ``status`` (last raw DocketQA status), ``verdict``, ``allowed_failure``, ``flaky``, ``problem``
       (one line, null when passed), ``api_problem``, ``group_run_id``, ``dashboard_url``, ``starting_url``,
       ``created_at``, ``updated_at``, ``duration_s`` (finished runs only; DocketQA's step durations added up), ``duration_source``
       (``steps`` or ``timestamps``), ``video_url``, ``video_download_url``,
       ``attempts`` (int), ``failed_attempts`` [{``number``, ``status``, ``failed_step``, ``video_url``, ``reason``}],
-      ``failed_step`` ({``number``, ``task``, ``result``} or null), ``steps`` [{``number``, ``task``, ``state``
+      ``failed_step`` ({``number``, ``task``, ``result``} or null), ``final`` (bool: DocketQA reported a final
+      status; when false, ``verdict`` and ``problem`` say why not), ``carried_over`` (bool: taken from an earlier
+      attempt's result by ``--resume``, not run again), ``steps`` [{``number``, ``task``, ``state``
       (``passed|failed|not_reached``), ``successful``, ``duration_s``, ``result``, ``screenshot_urls``}]}]
 
     URLs are given only when they are http(s); every string is valid Unicode (lone surrogates replaced).
@@ -59,6 +63,8 @@ def _head(outcome: Outcome) -> dict[str, Any]:
         "exit_code": int(outcome.exit_code),
         "elapsed_s": _seconds(outcome.elapsed_s),
         "stop_reason": _text(outcome.stop_reason),
+        "commit": _text(outcome.provenance.commit),
+        "api_url": _text(outcome.provenance.api_url),
         "counts": {
             "total": counts.total,
             "passed": counts.passed,
@@ -74,7 +80,10 @@ def _head(outcome: Outcome) -> dict[str, Any]:
 
 
 def _group_run(g: GroupRun) -> dict[str, Any]:
-    return {"id": g.id, "name": _text(g.name), "created_at": _text(g.created_at), "dashboard_url": g.dashboard_url}
+    return {
+        "id": g.id, "name": _text(g.name), "created_at": _text(g.created_at), "dashboard_url": g.dashboard_url,
+        "earlier_attempt": g.earlier_attempt,
+    }
 
 
 def _run(r: RunOutcome, group_run: GroupRun | None) -> dict[str, Any]:
@@ -103,6 +112,8 @@ def _run(r: RunOutcome, group_run: GroupRun | None) -> dict[str, Any]:
         "attempts": len(run.attempts) if run else 0,
         "failed_attempts": [_attempt(a) for a in run.failed_attempts] if run else [],
         "failed_step": _failed_step(r.failed_step),
+        "final": r.run is not None and r.run.is_final,
+        "carried_over": r.carried_over,
         "steps": [_step(s) for s in run.steps] if run else [],
     }
 

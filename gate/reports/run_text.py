@@ -16,13 +16,14 @@ from gate.model import (
     TestRun,
     Verdict,
     failure_line,
-    is_web_url,
 )
-from gate.reports.escape import one_line
+from gate.reports.escape import is_web_url, one_line
 
 #: The mark before each step in JUnit texts, the summary and the CI log.
 STEP_MARKERS = {StepState.PASSED: "✓", StepState.FAILED: "✗", StepState.NOT_REACHED: "–"}
 STEP_WORDS = {StepState.PASSED: "passed", StepState.FAILED: "failed", StepState.NOT_REACHED: "not reached"}
+#: How a run carried over by ``--resume`` says so in its JUnit text.
+CARRIED_NOTE = "Carried over from an earlier attempt of this gate (--resume): not run again"
 _INDENT = "     "
 
 
@@ -65,6 +66,8 @@ def run_header(r: RunOutcome) -> str:
     if r.blueprint_id is not None:
         lines.append(f"Blueprint: {r.blueprint_id}")
     lines.append(f"Status: {r.status or 'unknown'} (gate verdict: {r.verdict.value})")
+    if r.carried_over:
+        lines.append(CARRIED_NOTE)
     if run is not None and run.starting_url:
         lines.append(f"Starting URL: {one_line(run.starting_url)}")
     video = run_video(r)

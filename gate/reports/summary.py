@@ -5,42 +5,28 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 
-from gate.durations import format_duration
-from gate.model import GroupRun, Outcome, RunOutcome, Step, StepState, Verdict
-from gate.reports.escape import html_text, md_block, md_inline, safe_link, truncate
+from gate.model import GroupRun, Outcome, RunOutcome, Verdict
+from gate.reports.escape import md_inline
+from gate.reports.run_markdown import (
+    TABLE_HEAD,
+    _step_list,
+    details_summary_line,
+    failure_lines,
+    head_lines,
+    run_links,
+    table_row,
+)
 from gate.reports.run_text import (
-    STEP_MARKERS,
     attempt_line,
     attention_rank,
     durations_note,
     group_runs_of,
-    run_duration,
-    run_video,
-    step_took,
 )
 
 #: GitHub refuses step summaries over 1 MiB; stay a little under it by default.
 DEFAULT_LIMIT_BYTES = 1_000_000
-HEADLINES = {
-    Verdict.PASSED: "✅ DocketQA: passed",
-    Verdict.FAILED: "❌ DocketQA: failed",
-    Verdict.ERROR: "⛔ DocketQA: error",
-    Verdict.TIMED_OUT: "⏱ DocketQA: timed out",
-    Verdict.CANCELLED: "🚫 DocketQA: cancelled",
-}
-RESULTS = {
-    Verdict.PASSED: "✅ passed",
-    Verdict.FAILED: "❌ failed",
-    Verdict.ERROR: "⛔ error",
-    Verdict.TIMED_OUT: "⏱ timed out",
-    Verdict.CANCELLED: "🚫 cancelled",
-}
-TABLE_HEAD = "| Test | Result | Failed step | Duration | Links |\n| --- | --- | --- | --- | --- |"
 #: Named in the note that says what was left out.
 SUMMARY_LIMIT_NAME = "GitHub's 1 MiB summary limit"
-CELL_CHARS = 120
-SHORT_QUOTE_CHARS = 1_000
-SHORT_RESULT_CHARS = 200
 #: Failure blocks shown open; the others are one click away.
 MAX_OPEN_FAILURES = 5
 
@@ -192,108 +178,3 @@ class _SummaryRenderer:
             lines += [f"**{label}**", "", _step_list(steps, short=short, quoted=quoted), ""]
         lines.append("</details>")
         return "\n".join(lines)
-
-
-def head_lines(o: Outcome, notes: Sequence[str], *, limit: str) -> list[str]:
-    """Headline, counts, why the gate stopped early, and what was left out to stay under ``limit``."""
-    parts = [f"## {HEADLINES[o.verdict]}", "", counts_line(o)]
-    if o.stop_reason:
-        parts += ["", f"> **Stopped early:** {md_inline(o.stop_reason)}"]
-    if notes:
-        parts += ["", f"> **Shortened to stay under {limit}:** {'; '.join(notes)}."]
-    if not o.runs:
-        parts += ["", "No test runs were followed, so nothing was tested: the gate does not pass."]
-    return parts
-
-
-def counts_line(o: Outcome) -> str:
-    c = o.counts
-    parts = [f"❌ {c.failed} failed", f"✅ {c.passed} passed", f"⚠️ {c.flaky} flaky", f"⏱ {c.timed_out} timed out"]
-    extra = (("⛔", c.errors, "error", "errors"), ("🚫", c.cancelled, "cancelled", "cancelled"),
-             ("🔕", c.allowed_failures, "allowed failure", "allowed failures"))
-    parts += [f"{icon} {n} {one if n == 1 else many}" for icon, n, one, many in extra if n]
-    return " · ".join([*parts, format_duration(o.elapsed_s)])
-
-
-def result_label(r: RunOutcome) -> str:
-    if r.flaky:
-        return "⚠️ flaky"
-    label = RESULTS[r.verdict]
-    return f"{label} (allowed)" if r.allowed_failure and r.verdict is not Verdict.PASSED else label
-
-
-def table_row(r: RunOutcome, group_run: GroupRun | None) -> str:
-    duration = run_duration(r)
-    cells = [
-        md_inline(truncate(r.name, CELL_CHARS)),
-        result_label(r),
-        md_inline(truncate(_failed_step_cell(r), CELL_CHARS)) or "—",
-        format_duration(duration) if duration is not None else "—",
-        run_links(r, group_run, video_label="video") or "—",
-    ]
-    return "| " + " | ".join(cells) + " |"
-
-
-def _failed_step_cell(r: RunOutcome) -> str:
-    step = r.failed_step
-    if r.verdict is Verdict.FAILED and step is not None:
-        return f"Step {step.number}: {step.task}"
-    if r.flaky and r.run is not None:
-        first = r.run.failed_attempts[0]
-        where = f"step {first.failed_step.number}" if first.failed_step else "a failure"
-        return f"attempt {first.number} failed at {where}"
-    return (r.problem or "") if r.verdict is not Verdict.PASSED else ""
-
-
-def run_links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) -> str:
-    links = []
-    dashboard = safe_link(group_run.dashboard_url) if group_run else None
-    if dashboard:
-        links.append(f"[{'sandbox dashboard' if group_run and group_run.sandbox_dashboard_url else 'dashboard'}]({dashboard})")
-    video = safe_link(run_video(r))
-    if video:
-        links.append(f"[{video_label}]({video})")
-    return " · ".join(links)
-
-
-def details_summary_line(r: RunOutcome) -> str:
-    """The always-visible line of a details block (inside raw HTML, so HTML-escaped, not Markdown)."""
-    why, step = "", r.failed_step
-    if r.verdict is Verdict.FAILED and step is not None:
-        why = f"step {step.number} failed"  # the agent's reason follows once, quoted, in the block
-    elif r.verdict is not Verdict.PASSED:
-        why = r.problem or RESULTS[r.verdict]
-    elif r.flaky and r.run is not None:
-        why = f"passed on attempt {r.run.final_attempt.number} of {len(r.run.attempts)} (flaky)"
-    elif r.run is not None:
-        count = len(r.run.steps)
-        why = f"{count} step{'' if count == 1 else 's'} passed"
-    label = result_label(r).split(" ", 1)[0]
-    return f"{label} <b>{html_text(truncate(r.name, 200))}</b>" + (f" — {html_text(truncate(why, 300))}" if why else "")
-
-
-def failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
-    """The failing step's task, the agent's result quoted, its screenshot (the run's problem is the summary line)."""
-    step = r.failed_step
-    if step is None:
-        return []
-    result = truncate(step.result, SHORT_QUOTE_CHARS) if short else step.result
-    lines = [f"**Failed step {step.number}:** {md_inline(step.task) or '(no task)'}", "", md_block(result), ""]
-    shots = [link for link in (safe_link(url) for url in step.screenshot_urls) if link]
-    if shots:
-        lines += [f"![Screenshot of step {step.number}]({shots[-1]})", ""]
-        if len(shots) > 1:
-            others = " ".join(f"[{n}]({link})" for n, link in enumerate(shots[:-1], start=1))
-            lines += [f"Earlier screenshots of this step: {others}", ""]
-    return lines
-
-
-def _step_list(steps: Sequence[Step], *, short: bool, quoted: Step | None = None) -> str:
-    lines = []
-    for s in steps:
-        lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {step_took(s)}")
-        result = "" if s is quoted else truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
-        if result.strip() and s.state is not StepState.NOT_REACHED:
-            lines[-1] += "  "  # two trailing spaces: a hard break before the result line
-            lines.append(f"  {md_inline(result)}")
-    return "\n".join(lines)

@@ -58,9 +58,20 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
     "comment-key": (" e2e  (chrome) ", lambda c: c.comment.key, "e2e (chrome)"),
     "pr-number": ("#12", lambda c: c.comment.pr, 12),
     "comment-author": ("release-bot[bot]", lambda c: c.comment.author, "release-bot[bot]"),
+    "resume-from": ("out/result.json", lambda c: c.resume, Path("out/result.json")),
+    "resume-any-commit": ("true", lambda c: c.resume_any_commit, True),
+    "wait-for-url": ("https://staging.example.com/version\n\nhttps://staging.example.com/\n",
+                     lambda c: c.wait_for.urls, ("https://staging.example.com/version", "https://staging.example.com/")),
+    "wait-for-text": ("4f2a9c1", lambda c: c.wait_for.text, "4f2a9c1"),
+    "wait-for-status": ("200, 401", lambda c: c.wait_for.statuses, frozenset({200, 401})),
+    "wait-timeout": ("2m", lambda c: c.wait_for.timeout_s, 120.0),
 }
-#: Inputs that only matter together with another one (a token is read only when a comment may be written).
-ALONGSIDE = {"github-token": {"pr_comment": "always"}}
+#: Inputs that only matter together with another one (a token is read only when a comment may be written; text,
+#: statuses and a timeout need a URL to wait for).
+ALONGSIDE = {
+    "github-token": {"pr_comment": "always"},
+    **{name: {"wait_for_url": "https://s.example/"} for name in ("wait-for-text", "wait-for-status", "wait-timeout")},
+}
 EVERY_INPUT["github-token"] = (f"{TEST_GITHUB_TOKEN}\n", lambda c: c.comment.github_token, Secret(TEST_GITHUB_TOKEN))
 
 

@@ -123,6 +123,8 @@ def test_outputs_parse_back_to_exactly_the_declared_outputs(tmp_path: Path) -> N
         "flaky": "1",
         "test-run-ids": "38,39,40,41,42,43",
         "group-run-ids": "35",
+        "carried-over-run-ids": "",
+        "new-group-run-id": "",  # an outcome the gate did not trigger itself (as for report)
         "dashboard-url": "https://app.docketqa.com/dashboard/grouprun/35",
         # Relative to the workspace: inside the container it is /github/workspace, unknown to later steps.
         "junit-path": "reports/junit.xml",

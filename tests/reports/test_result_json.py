@@ -20,7 +20,7 @@ RUN_FIELDS = {
     "name", "test_run_id", "blueprint_id", "title", "status", "verdict", "allowed_failure", "flaky", "problem",
     "api_problem", "group_run_id", "dashboard_url", "starting_url", "created_at", "updated_at", "duration_s",
     "duration_source",
-    "video_url", "video_download_url", "attempts", "failed_attempts", "failed_step", "steps",
+    "video_url", "video_download_url", "attempts", "failed_attempts", "failed_step", "steps", "final", "carried_over",
 }
 
 
@@ -41,8 +41,11 @@ def test_top_level_fields_and_counts() -> None:
     }
     assert data["group_runs"] == [{
         "id": 35, "name": "Manual Run 2025-07-03 01:38:03", "created_at": "2025-07-03T01:38:03.020496+00:00",
-        "dashboard_url": "https://app.docketqa.com/dashboard/grouprun/35",
+        "dashboard_url": "https://app.docketqa.com/dashboard/grouprun/35", "earlier_attempt": False,
     }]
+    assert (data["commit"], data["api_url"]) == (None, None)  # set by the gate from its environment and config
+    assert [r["final"] for r in data["runs"]] == [True, True, True, False, True, True, False]
+    assert not any(r["carried_over"] for r in data["runs"])
     assert [r["verdict"] for r in data["runs"]] == ["failed", "passed", "passed", "timed_out", "error", "failed", "error"]
     assert all(set(r) == RUN_FIELDS for r in data["runs"])
 

@@ -195,6 +195,8 @@ def expected_outputs(sandbox: Sandbox, **values: str) -> dict[str, str]:
     found = {
         "test-run-ids": ",".join(map(str, runs)),
         "group-run-ids": str(group),
+        "carried-over-run-ids": "",
+        "new-group-run-id": str(group),
         "dashboard-url": f"{sandbox.url}/dashboard/grouprun/{group}",  # the sandbox's own page
         "junit-path": "docketqa-junit.xml",
         "json-path": "",

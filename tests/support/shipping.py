@@ -40,6 +40,12 @@ INPUTS = (
     "pr-number",
     "github-token",
     "comment-author",
+    "resume-from",
+    "resume-any-commit",
+    "wait-for-url",
+    "wait-for-text",
+    "wait-for-status",
+    "wait-timeout",
 )
 OUTPUTS = (
     "status",
@@ -52,6 +58,8 @@ OUTPUTS = (
     "flaky",
     "test-run-ids",
     "group-run-ids",
+    "carried-over-run-ids",
+    "new-group-run-id",
     "dashboard-url",
     "junit-path",
     "json-path",
