@@ -24,6 +24,7 @@ from gate.model import (
 from gate.poller import Poller, PollResult, PollSettings, RunStatus
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
+from gate.schedule import Policy
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
 
@@ -66,6 +67,7 @@ class _State:
     interrupt_note: str | None = None
     finished: int = 0
     failed: int = 0
+    fail_fast: bool = False
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
@@ -140,15 +142,22 @@ def follow_runs(
     rng: random.Random,
     started_at: float | None = None,
     trigger_retry: RetryPolicy = TRIGGER_RETRY,
+    fail_fast: bool = False,
 ) -> Outcome:
-    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals."""
-    state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
+    """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
+
+    ``fail_fast``: poll every run every interval and stop at the first run that counts against the gate; the
+    runs still going are reported as not awaited.
+    """
+    state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at,
+                   fail_fast=fail_fast)
     try:
         if config.command is Command.RUN:
             _trigger_then_poll(state, client=client, progress=progress, rng=rng, retry=trigger_retry)
         else:
             state.rows = [_Planned(test_run_id=i, blueprint_id=None) for i in dict.fromkeys(config.test_run_ids)]
-            _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
+            # Nothing is known about adopted runs: the first poll looks at every one of them.
+            _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0, sweep_first=True)
     except Interrupted as exc:
         state.interrupted = exc
         if config.command is Command.RUN and not state.group_runs:
@@ -186,7 +195,8 @@ def _trigger_then_poll(
     rows = _plan(ids, result)
     state.group_runs, state.rows = (result.group_run,), rows
     progress.note(f"Group run {result.group_run.id} started: {result.group_run.dashboard_url}")
-    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s)
+    # The runs have just started (the trigger answer says so): the first poll follows only the lead.
+    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=config.poll_interval_s, sweep_first=False)
 
 
 def _trigger(
@@ -232,9 +242,13 @@ def _plan(requested: Sequence[int], result: TriggerResult) -> list[_Planned]:
     return [*rows.values(), *missing]
 
 
-def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float) -> None:
+def _poll(
+    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float,
+    sweep_first: bool,
+) -> None:
     config = state.config
-    settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency)
+    policy = Policy.EVERY_RUN if state.fail_fast else Policy.LEAD
+    settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency, policy=policy)
 
     by_id = {row.test_run_id: row for row in state.rows}
     for row in state.rows:
@@ -253,6 +267,6 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
     progress.started(len(run_ids))
     try:
-        state.poller.follow(run_ids, first_poll_in=first_poll_in)
+        state.poller.follow(run_ids, first_poll_in=first_poll_in, sweep_first=sweep_first)
     finally:
         progress.done(state.tally())

@@ -16,6 +16,7 @@ from gate.clock import Clock
 from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
 from gate.model import TestRun
 from gate.retry import POLL_RETRY, RetryPolicy
+from gate.schedule import PROGRESS_SWEEP_S, Answer, Policy, Schedule, schedule_for
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
 #: a twentieth of the time left at the start, so a short --timeout is not cut short by a whole second.
@@ -38,6 +39,9 @@ class PollSettings:
     retry: RetryPolicy = POLL_RETRY
     #: Consecutive malformed answers before the run is reported as an API error.
     max_malformed: int = 3
+    #: Which runs are polled when (gate/schedule.py): one lead run and sweeps, or every run every interval.
+    policy: Policy = Policy.LEAD
+    sweep_every_s: float = PROGRESS_SWEEP_S
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +71,8 @@ class PollResult:
     runs: tuple[RunStatus, ...]
     #: Set when a failure stopped every run (a rejected key).
     fatal: str | None = None
+    #: Set when the caller stopped following on purpose (--fail-fast after a failed run).
+    stopped: str | None = None
 
     @property
     def all_settled(self) -> bool:
@@ -128,17 +134,30 @@ class Poller:
         self._work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._fatal: str | None = None
+        self._stopped: str | None = None
+        self._schedule: Schedule = schedule_for(Policy.EVERY_RUN, interval_s=self._interval_s, concurrency=1,
+                                                last_poll_at=deadline, sweep_first=True)
         self._closed = False
         self._crash: BaseException | None = None
 
-    def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0) -> PollResult:
-        """Poll until every run is settled, the deadline passes, or a fatal error; then return at once."""
+    def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0, sweep_first: bool = True) -> PollResult:
+        """Poll until every run is settled, the deadline passes, a fatal error or ``stop``; then return at once.
+
+        ``sweep_first``: poll every run at the first poll (``wait``: nothing is known about them yet), rather
+        than only the lead (``run``: the trigger answer said they are all just starting).
+        """
         start = self._clock.now()
         with self._cond:
-            first = min(start + first_poll_in, max(start, self._deadline - self._margin))
-            for order, run_id in enumerate(dict.fromkeys(run_ids)):
-                self._tracks[run_id] = _Track(RunStatus(run_id), next_due=first, order=order)
-                self._idle.append((first, order, run_id))
+            last_poll_at = max(start, self._deadline - self._margin)
+            first = min(start + first_poll_in, last_poll_at)
+            unique = list(dict.fromkeys(run_ids))
+            self._schedule = schedule_for(
+                self._settings.policy, interval_s=self._interval_s, concurrency=self._concurrency,
+                last_poll_at=last_poll_at, sweep_first=sweep_first, sweep_every_s=self._settings.sweep_every_s,
+            )
+            for order, run_id in enumerate(unique):
+                self._tracks[run_id] = _Track(RunStatus(run_id), next_due=math.inf, order=order)
+            self._push(self._schedule.start(unique, first=first))
         self._start_workers(min(self._concurrency, len(self._tracks)))
         while True:
             self._announce_settled()
@@ -156,7 +175,14 @@ class Poller:
 
     def snapshot(self) -> PollResult:
         with self._cond:
-            return PollResult(runs=tuple(t.status for t in self._tracks.values()), fatal=self._fatal)
+            runs = tuple(t.status for t in self._tracks.values())
+            return PollResult(runs=runs, fatal=self._fatal, stopped=self._stopped)
+
+    def stop(self, reason: str) -> None:
+        """Stop following (no new request goes out); ``follow`` returns at its next step."""
+        with self._cond:
+            self._stopped = self._stopped or reason
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Let the workers go; they are daemons, so a request still in flight never delays exit."""
@@ -171,11 +197,12 @@ class Poller:
     def _dispatch_or_wait(self) -> float | None:
         """Under the lock: hand due runs to workers; return None when done, else how long to clock-sleep."""
         now = self._clock.now()
-        if self._fatal is not None or now >= self._deadline:
+        if self._fatal is not None or self._stopped is not None or now >= self._deadline:
             return None
+        self._push(self._schedule.release(now))
         while (run_id := self._take_due(now)) is not None:
             self._work.put(run_id)
-        next_due = self._idle[0][0] if self._idle else math.inf
+        next_due = min(self._idle[0][0] if self._idle else math.inf, self._schedule.next_event())
         if next_due >= self._deadline and not self._busy:
             return None  # every run is settled, or the next allowed request would fall past the deadline
         wake_at = min(self._deadline, next_due) if self._busy < self._concurrency else self._deadline
@@ -188,7 +215,8 @@ class Poller:
 
     def _take_due(self, now: float) -> int | None:
         """Under the lock: mark the earliest due run in flight and return its id, if one is due and allowed."""
-        if self._closed or self._fatal is not None or now >= self._deadline or self._busy >= self._concurrency:
+        if self._closed or self._fatal is not None or self._stopped is not None or now >= self._deadline \
+                or self._busy >= self._concurrency:
             return None
         if not self._idle or self._idle[0][0] > now:
             return None
@@ -196,6 +224,13 @@ class Poller:
         self._tracks[run_id].in_flight = True
         self._busy += 1
         return run_id
+
+    def _push(self, due: list[tuple[int, float]]) -> None:
+        """Under the lock: put runs the schedule released into the due-heap."""
+        for run_id, at in due:
+            track = self._tracks[run_id]
+            track.next_due = at
+            heapq.heappush(self._idle, (at, track.order, run_id))
 
     def _announce_settled(self) -> None:
         with self._cond:
@@ -286,8 +321,14 @@ class Poller:
             track.status = status
             if status.settled:
                 self._fresh.append(status)
+                self._schedule.after_answer(run_id, Answer.SETTLED, due=math.inf, now=now)
             else:
-                heapq.heappush(self._idle, (track.next_due, track.order, run_id))
+                answer = Answer.RUNNING if run is not None else Answer.FAILED
+                retry_after = isinstance(transient, TransientApiError) and transient.retry_after is not None
+                due = self._schedule.after_answer(run_id, answer, due=track.next_due, now=now,
+                                                  failures=track.transient, retry_after=retry_after)
+                if due is not None:
+                    self._push([(run_id, due)])
             self._cond.notify_all()
 
     def _after_failure(self, track: _Track, status: RunStatus, *, problem: ApiError, now: float) -> RunStatus:
