@@ -21,9 +21,10 @@ from gate.model import (
     judge_run,
     unique_names,
 )
-from gate.poller import Poller, PollResult, PollSettings, RunStatus
+from gate.poller import Poller, PollSettings
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
+from gate.run_status import PollResult, RunStatus
 from gate.schedule import Policy
 
 MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"

@@ -16,6 +16,7 @@ from gate.clock import Clock
 from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
 from gate.model import TestRun
 from gate.retry import POLL_RETRY, RetryPolicy
+from gate.run_status import PollResult, RunStatus, Track, after_failure
 from gate.schedule import PROGRESS_SWEEP_S, Answer, Policy, Schedule, schedule_for
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
@@ -42,54 +43,6 @@ class PollSettings:
     #: Which runs are polled when (gate/schedule.py): one lead run and sweeps, or every run every interval.
     policy: Policy = Policy.LEAD
     sweep_every_s: float = PROGRESS_SWEEP_S
-
-
-@dataclasses.dataclass(frozen=True)
-class RunStatus:
-    """What the poller learnt about one run."""
-
-    run_id: int
-    #: The last valid payload (None if none arrived yet).
-    run: TestRun | None = None
-    #: Why the gate gave up on this run (an API problem); None while it is still followed or once final.
-    error: str | None = None
-    #: The most recent failed request, kept so a timeout can say what went wrong.
-    last_error: str | None = None
-    requests: int = 0
-
-    @property
-    def final(self) -> bool:
-        return self.run is not None and self.run.is_final
-
-    @property
-    def settled(self) -> bool:
-        return self.final or self.error is not None
-
-
-@dataclasses.dataclass(frozen=True)
-class PollResult:
-    runs: tuple[RunStatus, ...]
-    #: Set when a failure stopped every run (a rejected key).
-    fatal: str | None = None
-    #: Set when the caller stopped following on purpose (--fail-fast after a failed run).
-    stopped: str | None = None
-
-    @property
-    def all_settled(self) -> bool:
-        return all(r.settled for r in self.runs)
-
-
-@dataclasses.dataclass
-class _Track:
-    """Mutable per-run state, only touched under the poller's lock."""
-
-    status: RunStatus
-    next_due: float
-    #: Position in the followed list: runs due at the same moment are polled in this order.
-    order: int = 0
-    in_flight: bool = False
-    transient: int = 0
-    malformed: int = 0
 
 
 class Poller:
@@ -125,7 +78,7 @@ class Poller:
         self._on_settled = on_settled or (lambda _status: None)
         self._on_tick = on_tick or (lambda: None)
         self._cond = threading.Condition()
-        self._tracks: dict[int, _Track] = {}
+        self._tracks: dict[int, Track] = {}
         #: (next_due, order, run_id) of every run that is neither settled nor in flight.
         self._idle: list[tuple[float, int, int]] = []
         self._busy = 0
@@ -156,7 +109,7 @@ class Poller:
                 last_poll_at=last_poll_at, sweep_first=sweep_first, sweep_every_s=self._settings.sweep_every_s,
             )
             for order, run_id in enumerate(unique):
-                self._tracks[run_id] = _Track(RunStatus(run_id), next_due=math.inf, order=order)
+                self._tracks[run_id] = Track(RunStatus(run_id), next_due=math.inf, order=order)
             self._push(self._schedule.start(unique, first=first))
         self._start_workers(min(self._concurrency, len(self._tracks)))
         while True:
@@ -317,7 +270,9 @@ class Poller:
             else:
                 problem = transient or malformed
                 assert problem is not None
-                status = self._after_failure(track, status, problem=problem, now=now)
+                status = after_failure(track, status, problem=problem, retry=self._settings.retry, rng=self._rng,
+                                       max_malformed=self._settings.max_malformed, now=now,
+                                       remaining=self._deadline - now)
             track.status = status
             if status.settled:
                 self._fresh.append(status)
@@ -330,27 +285,6 @@ class Poller:
                 if due is not None:
                     self._push([(run_id, due)])
             self._cond.notify_all()
-
-    def _after_failure(self, track: _Track, status: RunStatus, *, problem: ApiError, now: float) -> RunStatus:
-        """Back off this run alone; give up after too many failures in a row."""
-        if isinstance(problem, MalformedResponse):
-            track.malformed += 1
-            gave_up = track.malformed >= self._settings.max_malformed
-            why = f"{problem.message} ({track.malformed} times in a row)"
-        else:
-            track.malformed = 0
-            gave_up = self._settings.retry.exhausted(track.transient + 1)
-            why = f"gave up on test run {status.run_id} after {track.transient + 1} failed requests in a row: " \
-                  f"{problem.message}"
-        track.transient += 1
-        if gave_up:
-            return dataclasses.replace(status, error=why, last_error=problem.message)
-        retry_after = problem.retry_after if isinstance(problem, TransientApiError) else None
-        delay = self._settings.retry.delay(
-            track.transient, rng=self._rng, retry_after=retry_after, remaining=self._deadline - now
-        )
-        track.next_due = now + delay if delay is not None else math.inf  # inf: no request allowed before the deadline
-        return dataclasses.replace(status, last_error=problem.message)
 
 
 def _leave_signals_to_the_main_thread() -> None:

@@ -19,8 +19,9 @@ from http_fixture import (
 )
 
 from gate.clock import FakeClock
-from gate.poller import Poller, PollResult, PollSettings
+from gate.poller import Poller, PollSettings
 from gate.retry import RetryPolicy
+from gate.run_status import PollResult
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
 START = 1000.0
