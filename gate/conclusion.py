@@ -32,6 +32,7 @@ def conclusion_lines(
         (c.errors, "error", "errors"),
         (c.timed_out, "timed out", "timed out"),
         (c.cancelled, "cancelled", "cancelled"),
+        (c.not_awaited, "not awaited", "not awaited"),
         (c.flaky, "flaky", "flaky"),
         (c.allowed_failures, "allowed failure", "allowed failures"),
     )

@@ -69,6 +69,8 @@ class _State:
     finished: int = 0
     failed: int = 0
     fail_fast: bool = False
+    #: Why --fail-fast stopped following (the first run that counts against the gate).
+    fail_fast_stop: str | None = None
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
@@ -82,8 +84,9 @@ class _State:
             group_runs=self.group_runs,
             elapsed_s=max(0.0, self.clock.now() - self.start),
             fail_on_timeout=self.config.fail_on_timeout,
-            stop_reason=fatal or note,
+            stop_reason=fatal or note or self.fail_fast_stop,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
+            fail_fast=self.fail_fast,
         )
 
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
@@ -114,6 +117,8 @@ class _State:
         last = f"still '{run.status}'" if run else "not yet reported by DocketQA"
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
+        if self.fail_fast_stop is not None:
+            return Verdict.NOT_AWAITED, f"not awaited: {last} when --fail-fast stopped the gate", False
         deadline = span(self.config.timeout_s)
         if run is None or (status is not None and status.run is None and status.last_error):
             # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
@@ -132,6 +137,12 @@ class _State:
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
         self.failed += run.verdict is not Verdict.PASSED and not run.allowed_failure
+        if self.fail_fast and run.counts_against_gate and self.fail_fast_stop is None:
+            self.fail_fast_stop = f"stopped at the first failure (--fail-fast): {run.name} (test run " \
+                                  f"{run.test_run_id if run.test_run_id is not None else 'none'}); " \
+                                  "runs still going were not awaited"
+            if self.poller is not None:
+                self.poller.stop(self.fail_fast_stop)
 
 
 def follow_runs(
@@ -265,6 +276,8 @@ def _poll(
         client, clock=state.clock, rng=rng, deadline=state.start + config.timeout_s, settings=settings,
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
+    if state.fail_fast_stop is not None:
+        state.poller.stop(state.fail_fast_stop)  # a blueprint DocketQA did not start already fails the gate
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
     progress.started(len(run_ids))
     try:

@@ -157,6 +157,8 @@ def run_mark(r: RunOutcome, *, fail_on_timeout: bool) -> Mark | None:
         return Mark(Kind.SKIPPED, type_, f"allowed failure: {message}", text)
     if r.verdict is Verdict.TIMED_OUT and not fail_on_timeout:
         return Mark(Kind.SKIPPED, type_, f"timed out, not failing the gate (fail-on-timeout is off): {message}", text)
+    if r.verdict is Verdict.NOT_AWAITED:
+        return Mark(Kind.SKIPPED, type_, message, text)  # the gate failed on another run; this one was left running
     kind = Kind.FAILURE if r.verdict is Verdict.FAILED else Kind.ERROR
     return Mark(kind, type_, message, text)
 
@@ -172,6 +174,8 @@ def _problem(r: RunOutcome) -> tuple[str, str]:
         return "Timeout", r.problem or f"the run was still '{status}' at the gate's deadline"
     if r.verdict is Verdict.CANCELLED:
         return "Cancelled", r.problem or f"the gate was stopped while the run was '{status}'"
+    if r.verdict is Verdict.NOT_AWAITED:
+        return "NotAwaited", r.problem or f"not awaited: still '{status}' when --fail-fast stopped the gate"
     default = f"DocketQA reported status '{status}'" if r.run else "the gate got no usable data for this run"
     return ("ApiError" if r.api_problem else "RunError"), r.problem or default
 

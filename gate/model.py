@@ -32,6 +32,8 @@ class Verdict(enum.Enum):
     ERROR = "error"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
+    #: Still going when --fail-fast stopped the gate at another run's failure.
+    NOT_AWAITED = "not_awaited"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,6 +220,7 @@ class Counts:
     timed_out: int
     cancelled: int
     allowed_failures: int
+    not_awaited: int
     flaky: int
 
 
@@ -232,6 +235,8 @@ class Outcome:
     #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
     stop_reason: str | None = None
     interrupted_exit: ExitCode | None = None
+    #: The gate ran with --fail-fast (the JSON result then counts the runs not awaited).
+    fail_fast: bool = False
 
     @functools.cached_property
     def counts(self) -> Counts:
@@ -245,6 +250,7 @@ class Outcome:
             cancelled=sum(r.verdict is Verdict.CANCELLED for r in runs),
             allowed_failures=sum(r.allowed_failure and r.verdict is not Verdict.PASSED for r in runs),
             flaky=sum(r.flaky for r in runs),
+            not_awaited=sum(r.verdict is Verdict.NOT_AWAITED for r in runs),
         )
 
     @property
@@ -265,6 +271,9 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
         return Verdict.FAILED, ExitCode.FAILED
     if any(r.verdict is Verdict.ERROR or r.verdict is Verdict.CANCELLED for r in blocking):
         return Verdict.ERROR, ExitCode.API
+    if any(r.verdict is Verdict.NOT_AWAITED for r in blocking):
+        # --fail-fast stops only at a run that fails, so this is never reached alone; never pass on it.
+        return Verdict.FAILED, ExitCode.FAILED
     if any(r.verdict is Verdict.TIMED_OUT for r in blocking) and outcome.fail_on_timeout:
         return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
     if not outcome.runs:

@@ -20,6 +20,7 @@ _WORDS = {
     Verdict.ERROR: "ERROR",
     Verdict.TIMED_OUT: "TIMED OUT",
     Verdict.CANCELLED: "CANCELLED",
+    Verdict.NOT_AWAITED: "NOT AWAITED",
 }
 
 

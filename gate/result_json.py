@@ -19,10 +19,11 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
     - ``schema_version`` (int, 1), ``verdict`` (``passed|failed|timed_out|error|cancelled``),
       ``exit_code`` (int), ``elapsed_s`` (float), ``stop_reason`` (str|null: why the gate stopped early)
     - ``counts``: ``total``, ``passed``, ``failed``, ``errors``, ``timed_out``, ``cancelled``,
-      ``allowed_failures``, ``flaky`` (ints; allowed failures count in neither failed nor errors)
+      ``allowed_failures``, ``flaky`` (ints; allowed failures count in neither failed nor errors), and with
+      ``--fail-fast`` ``not_awaited`` (runs still going when the gate stopped at the first failure)
     - ``group_runs``: [{``id``, ``name``, ``created_at``, ``dashboard_url``}]
     - ``runs``: [{``name`` (unique display name), ``test_run_id``, ``blueprint_id``, ``title``,
-      ``status`` (last raw DocketQA status), ``verdict``, ``allowed_failure``, ``flaky``, ``problem``
+      ``status`` (last raw DocketQA status), ``verdict`` (the overall values, or ``not_awaited``), ``allowed_failure``, ``flaky``, ``problem``
       (one line, null when passed), ``api_problem``, ``group_run_id``, ``dashboard_url``, ``starting_url``,
       ``created_at``, ``updated_at``, ``duration_s`` (finished runs only), ``video_url``, ``video_download_url``,
       ``attempts`` (int), ``failed_attempts`` [{``number``, ``status``, ``failed_step``, ``video_url``, ``reason``}],
@@ -67,6 +68,7 @@ def _head(outcome: Outcome) -> dict[str, Any]:
             "cancelled": counts.cancelled,
             "allowed_failures": counts.allowed_failures,
             "flaky": counts.flaky,
+            **({"not_awaited": counts.not_awaited} if outcome.fail_fast else {}),
         },
         "group_runs": [_group_run(g) for g in outcome.group_runs],
     }

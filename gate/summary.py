@@ -24,6 +24,7 @@ HEADLINES = {
     Verdict.ERROR: "⛔ DocketQA: error",
     Verdict.TIMED_OUT: "⏱ DocketQA: timed out",
     Verdict.CANCELLED: "🚫 DocketQA: cancelled",
+    Verdict.NOT_AWAITED: "⏭ DocketQA: not awaited",
 }
 RESULTS = {
     Verdict.PASSED: "✅ passed",
@@ -31,6 +32,7 @@ RESULTS = {
     Verdict.ERROR: "⛔ error",
     Verdict.TIMED_OUT: "⏱ timed out",
     Verdict.CANCELLED: "🚫 cancelled",
+    Verdict.NOT_AWAITED: "⏭ not awaited",
 }
 TABLE_HEAD = "| Test | Result | Failed step | Duration | Links |\n| --- | --- | --- | --- | --- |"
 CELL_CHARS = 120
@@ -187,6 +189,7 @@ def _counts_line(o: Outcome) -> str:
     c = o.counts
     parts = [f"❌ {c.failed} failed", f"✅ {c.passed} passed", f"⚠️ {c.flaky} flaky", f"⏱ {c.timed_out} timed out"]
     extra = (("⛔", c.errors, "error", "errors"), ("🚫", c.cancelled, "cancelled", "cancelled"),
+             ("⏭", c.not_awaited, "not awaited", "not awaited"),
              ("🔕", c.allowed_failures, "allowed failure", "allowed failures"))
     parts += [f"{icon} {n} {one if n == 1 else many}" for icon, n, one, many in extra if n]
     return " · ".join([*parts, format_duration(o.elapsed_s)])

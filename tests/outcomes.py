@@ -64,6 +64,14 @@ def cancelled(payload: dict[str, Any], *, signal_name: str = "SIGTERM") -> RunOu
     )
 
 
+def not_awaited(payload: dict[str, Any]) -> RunOutcome:
+    run = parse_test_run_response(payload)
+    return RunOutcome(
+        name=_named(run, None), verdict=Verdict.NOT_AWAITED, test_run_id=run.id, blueprint_id=run.blueprint_id,
+        run=run, problem=f"not awaited: still '{run.status}' when --fail-fast stopped the gate",
+    )
+
+
 def missing(blueprint_id: int) -> RunOutcome:
     """A requested blueprint the trigger response had no run for."""
     return RunOutcome(
@@ -122,6 +130,20 @@ def interrupted_scenario() -> Outcome:
     )
 
 
+def fail_fast_scenario() -> Outcome:
+    """--fail-fast stopped at the Login Flow failure; an allowed failure before it, one run left running."""
+    return outcome_of(
+        finished(variant("seed_login_flow", id=43, test_blueprint_id=186, title="Legacy export"), allowed_failure=True),
+        finished(load("seed_login_flow")),
+        finished(load("passing")),
+        not_awaited(load("running")),
+        stop_reason="stopped at the first failure (--fail-fast): Login Flow (test run 38); runs still going were "
+                    "not awaited",
+        fail_fast=True,
+        elapsed_s=48.0,
+    )
+
+
 def empty_scenario() -> Outcome:
     return outcome_of(group_runs=(), elapsed_s=0.4)
 
@@ -131,5 +153,6 @@ SCENARIOS: dict[str, Callable[[], Outcome]] = {
     "mixed": mixed_scenario,
     "hostile": hostile_scenario,
     "interrupted": interrupted_scenario,
+    "fail-fast": fail_fast_scenario,
     "empty": empty_scenario,
 }

@@ -198,3 +198,46 @@ def test_a_lead_whose_requests_keep_failing_hands_over_and_never_stalls_the_rest
             assert gate.sandbox.final_at(run_id) <= seen_final <= gate.sandbox.final_at(run_id) + 1.3
         assert len(gate.arrivals(lead_of(scn))) < 60 / 4  # backing off, not polled every interval
         assert gate.sandbox.runs_requested_after_final() == []
+
+
+# --- --fail-fast -------------------------------------------------------------------------------------------------
+
+
+def test_fail_fast_stops_at_the_first_failure_and_leaves_the_rest_not_awaited(clock: FakeClock) -> None:
+    """--fail-fast polls every run every interval and stops within one interval of the first failure: exit 1."""
+    scn = scenario([60.0, 7.3, 60.0, 4.0, 60.0], failing=frozenset({1}))
+    with gate_on(scn, clock) as gate:
+        outcome = gate.run(fail_fast=True)
+        assert [r.verdict for r in outcome.runs] == [
+            Verdict.NOT_AWAITED, Verdict.FAILED, Verdict.NOT_AWAITED, Verdict.PASSED, Verdict.NOT_AWAITED]
+        assert outcome.exit_code is ExitCode.FAILED and outcome.counts.not_awaited == 3
+        failed_at = gate.sandbox.final_at(lead_of(scn) + 1)
+        assert failed_at <= clock.now() <= failed_at + 1.0 + 0.3
+        assert max(r.at for r in gate.sandbox.requests) <= clock.now()
+        assert min(gate.per_run()[lead_of(scn) + i] for i in (0, 2, 4)) >= 7  # every run, every interval
+        assert outcome.stop_reason == ("stopped at the first failure (--fail-fast): Flow 02 (test run "
+                                       f"{lead_of(scn) + 1}); runs still going were not awaited")
+        assert outcome.runs[0].problem == "not awaited: still 'running' when --fail-fast stopped the gate"
+
+
+def test_fail_fast_goes_on_past_an_allowed_failure(clock: FakeClock) -> None:
+    """An allowed failure does not stop --fail-fast; the next failure that counts does."""
+    scn = scenario([3.0, 6.0, 30.0, 9.0], failing=frozenset({0, 1}))
+    with gate_on(scn, clock) as gate:
+        outcome = gate.run(fail_fast=True, allow_failures=frozenset({1001}))
+        assert [r.verdict for r in outcome.runs] == [
+            Verdict.FAILED, Verdict.FAILED, Verdict.NOT_AWAITED, Verdict.NOT_AWAITED]
+        assert outcome.runs[0].allowed_failure and not outcome.runs[1].allowed_failure
+        assert gate.sandbox.final_at(lead_of(scn) + 1) <= clock.now() <= gate.sandbox.final_at(lead_of(scn) + 1) + 1.3
+        assert outcome.exit_code is ExitCode.FAILED
+
+
+def test_fail_fast_with_only_allowed_failures_follows_every_run_to_the_end(clock: FakeClock) -> None:
+    """Nothing that counts fails: --fail-fast never stops, every run is awaited and the gate passes."""
+    scn = scenario([3.0, 8.0, 12.0], failing=frozenset({0}))
+    with gate_on(scn, clock) as gate:
+        outcome = gate.run(fail_fast=True, allow_failures=frozenset({1001}))
+        assert [r.verdict for r in outcome.runs] == [Verdict.FAILED, Verdict.PASSED, Verdict.PASSED]
+        assert outcome.exit_code is ExitCode.PASSED and outcome.counts.not_awaited == 0
+        assert outcome.stop_reason is None
+        assert_prompt_and_clean(gate, outcome)
