@@ -9,8 +9,19 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from gate import __version__
+from gate.config import Command
+from gate.config.flags import (
+    PROG,
+    GateArgumentParser,
+    add_command,
+    add_setting_options,
+    epilog,
+    parse_arguments,
+    refuse_key_flag,
+)
 from gate.errors import ExitCode, GateError, Interrupted
 
 if TYPE_CHECKING:
@@ -18,7 +29,17 @@ if TYPE_CHECKING:
 
     from gate.clock import Clock
 
-PROG = "docketqa-gate"
+DEFAULT_DEMO_DIR = "./docketqa-demo"
+DEFAULT_SCENARIO = "mixed"
+KNOWN_SCENARIOS = "passing, failing, mixed, flaky, slow, edge, hostile, huge, generated:RUNSxSTEPS[:fail_every=N]"
+#: Same value as gate.sandbox.server.DEFAULT_KEY (a test keeps them equal); not imported, to keep --help light.
+SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
+#: What each gate command does (its --help description).
+SUMMARIES = {
+    Command.RUN: "trigger one group run for the blueprints, then wait for every run it starts",
+    Command.WAIT: "wait for test runs that were started elsewhere",
+    Command.REPORT: "no network: judge saved GET /test_run responses like a live run",
+}
 
 
 def main(
@@ -129,14 +150,12 @@ def _dispatch(
     wall_clock: Callable[[], dt.datetime] | None,
 ) -> int:
     if not args and env.get("GITHUB_ACTIONS") == "true":
-        from gate.action_inputs import load_action_config
+        from gate.config.load import load_action_config
         from gate.execute import execute_gate
 
         config = load_action_config(env, cwd=cwd)
         outcome = execute_gate(config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
         return int(outcome.exit_code)
-
-    from gate.cli_args import build_parser
 
     parser = build_parser()
     if not args:
@@ -154,7 +173,7 @@ def _dispatch(
 
         return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err)
 
-    from gate.config import load_config
+    from gate.config.load import load_config
     from gate.execute import execute_gate
 
     config = load_config(ns, env=env, cwd=cwd)
@@ -164,8 +183,6 @@ def _dispatch(
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:
     """argparse prints help and usage errors itself (exit 0 / 2): route them to our streams."""
-    from gate.cli_args import parse_arguments
-
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
@@ -174,9 +191,65 @@ def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err
         sys.stdout, sys.stderr = saved
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: the gate commands' options come from the settings table, sandbox and demo have their own."""
+    # allow_abbrev=False: "--api-key X" must never be read as an abbreviation of "--api-key-file X".
+    parser = GateArgumentParser(
+        prog=PROG, description="CI gate for DocketQA browser tests: trigger or follow runs, report, decide.",
+        allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(),
+    )  # fmt: skip
+    refuse_key_flag(parser)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=GateArgumentParser)
+    for command, summary in SUMMARIES.items():
+        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog()), command)
+    _add_sandbox(commands)
+    _add_demo(commands)
+    return parser
+
+
+def _add_sandbox(commands: Any) -> None:
+    summary = "serve a local DocketQA-compatible API to rehearse a pipeline against"
+    sandbox = add_command(commands, "sandbox", summary=summary, epilog=epilog())
+    sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
+    sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                         help=f"scenario: {KNOWN_SCENARIOS} (default {DEFAULT_SCENARIO})")  # fmt: skip
+    sandbox.add_argument("--key", default=SANDBOX_DEFAULT_KEY, help="API key the sandbox accepts (a made-up key, "
+                         f"never a real one; default {SANDBOX_DEFAULT_KEY})")  # fmt: skip
+    sandbox.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="FACTOR",
+                         help="multiply the scenario's run durations by FACTOR; 0.1 finishes ten times sooner "
+                              "(default 1)")  # fmt: skip
+
+
+def _add_demo(commands: Any) -> None:
+    summary = "run the gate against a built-in sandbox and write every report; needs no account and no network"
+    demo = add_command(commands, "demo", summary=summary, epilog=epilog())
+    demo.add_argument("--out", default=DEFAULT_DEMO_DIR, metavar="DIR",
+                      help=f"directory for the reports (default {DEFAULT_DEMO_DIR})")  # fmt: skip
+    demo.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                      help=f"scenario: {KNOWN_SCENARIOS} (default {DEFAULT_SCENARIO})")  # fmt: skip
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
 def _print_error(err: TextIO, message: str) -> None:
     err.write(f"{PROG}: error: {message}\n")
     err.flush()
 
 
-__all__ = ["Interrupted", "main", "main_exit"]
+__all__ = ["Interrupted", "build_parser", "main", "main_exit"]

@@ -17,8 +17,8 @@ DEMO_TIMEOUT_S = 120.0
 def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
     """Serve the sandbox in-process, run the gate against it, write every report into ``out_dir``."""
     from gate.execute import execute_gate
-    from gate.files import write_atomic
-    from gate.junit import render_junit
+    from gate.reports.files import write_atomic
+    from gate.reports.junit import render_junit
     from gate.sandbox.server import Sandbox
 
     with Sandbox(scenario=scenario, time_scale=DEMO_TIME_SCALE) as sandbox:

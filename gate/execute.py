@@ -40,7 +40,7 @@ def execute_gate(
     ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
     """
     from gate.platforms import detect
-    from gate.reports import write_reports
+    from gate.reports.write import write_reports
 
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary

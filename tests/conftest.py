@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-#: The key every test uses. The leak guard fails any test whose output, files or exceptions contain it.
-TEST_API_KEY = "dq_test_SECRET-KEY-4f9c2a7e51"
+from tests.support.cli import CliResult
+from tests.support.keys import TEST_API_KEY
 
 _texts_key = pytest.StashKey[list]()
-
-
-@dataclasses.dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture

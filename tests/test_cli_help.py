@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import REPO, gate_command, run_child
-from conftest import CliResult
 
 import gate
+from tests.support.cli import REPO, CliResult, gate_command, run_child
 
 Cli = Callable[..., CliResult]
 COMMANDS = ("run", "wait", "report", "sandbox", "demo")

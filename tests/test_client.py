@@ -9,17 +9,6 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import TEST_API_KEY
-from http_fixture import (
-    FixtureServer,
-    Reply,
-    free_port,
-    json_reply,
-    make_client,
-    run_body,
-    serving,
-    trigger_body,
-)
 
 from gate import __version__
 from gate.client import TRIGGER_PATH, UNCERTAIN_HINT, ApiClient
@@ -30,6 +19,17 @@ from gate.errors import (
     TransientApiError,
     TriggerUncertain,
 )
+from tests.support.http_fixture import (
+    FixtureServer,
+    Reply,
+    free_port,
+    json_reply,
+    make_client,
+    run_body,
+    serving,
+    trigger_body,
+)
+from tests.support.keys import TEST_API_KEY
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
 

@@ -12,21 +12,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from conftest import TEST_API_KEY
-from http_fixture import (
-    FixtureServer,
-    Reply,
-    Seen,
-    free_port,
-    json_reply,
-    make_client,
-    run_body,
-    serving,
-    trigger_body,
-)
 
 from gate.client import TRIGGER_PATH, ApiClient
 from gate.clock import FakeClock
@@ -38,6 +25,19 @@ from gate.progress import Progress
 from gate.retry import RetryPolicy
 from gate.saved import outcome_from_saved
 from gate.secret import Secret
+from tests.support.http_fixture import (
+    FixtureServer,
+    Reply,
+    Seen,
+    free_port,
+    json_reply,
+    make_client,
+    run_body,
+    serving,
+    trigger_body,
+)
+from tests.support.keys import TEST_API_KEY
+from tests.support.paths import TESTS
 
 START = 1000.0
 WALL = dt.datetime(2025, 7, 3, tzinfo=dt.timezone.utc)
@@ -344,7 +344,8 @@ class FaultyApi:
         if mode == "reset":
             return Reply(reset=True)
         if mode == "stall":
-            return Reply(delay_s=0.2, body=run_body(run_id, "passed"))  # past the 0.15 s read timeout
+            # Past the 0.15 s read timeout; still "running" so that a loaded machine that reads it anyway changes nothing.
+            return Reply(delay_s=0.2, body=run_body(run_id))
         if mode.startswith("429"):
             wait = self.rng.randint(1, 15)
             self.not_before[run_id] = at + wait
@@ -430,8 +431,8 @@ def test_saved_responses_give_the_same_verdicts_as_a_live_run() -> None:
 
 CHILD = """
 import random, signal, sys
-from conftest import TEST_API_KEY
-from http_fixture import FixtureServer, Reply, json_reply, run_body, trigger_body, make_client
+from tests.support.keys import TEST_API_KEY
+from tests.support.http_fixture import FixtureServer, Reply, json_reply, run_body, trigger_body, make_client
 from gate.clock import SystemClock
 from gate.config import Blueprint, Command, Config
 from gate.errors import Interrupted
@@ -469,7 +470,7 @@ def test_a_real_signal_ends_following_with_an_outcome(
     phase: str, signum: int, wait_for: str, verdicts: str, leak_guard: Callable[[str], str]
 ) -> None:
     """A real SIGTERM/SIGINT, even during a stalled trigger POST, yields the outcome instead of a hang or traceback."""
-    tests = Path(__file__).parent
+    tests = TESTS
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
     child = subprocess.Popen([sys.executable, "-c", CHILD, phase], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env)

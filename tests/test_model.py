@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ import pytest
 from gate.errors import ExitCode, MalformedResponse
 from gate.model import Outcome, RunOutcome, StepState, Verdict, decide, judge_run, unique_names
 from gate.payload import parse_test_run_response
+from tests.support.paths import FIXTURES
 
-SEED = Path(__file__).resolve().parent / "fixtures" / "model_seed_login_flow.json"
+SEED = FIXTURES / "model_seed_login_flow.json"
 
 
 def seed() -> dict[str, Any]:

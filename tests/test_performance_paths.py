@@ -11,20 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEST_API_KEY
-from http_fixture import json_reply, make_client, run_body, serving
 
-import gate.files
+import gate.reports.files
 from gate.clock import FakeClock
 from gate.config import Command, Config
 from gate.model import Outcome, TestRun
 from gate.payload import parse_test_run_response
 from gate.poller import Poller, PollSettings
-from gate.result_json import render_json, render_json_text
+from gate.reports.result_json import render_json, render_json_text
 from gate.saved import outcome_from_saved
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from tests.support.http_fixture import json_reply, make_client, run_body, serving
+from tests.support.keys import TEST_API_KEY
+from tests.support.paths import FIXTURES, REPO
 
 
 def saved_outcome(name: str) -> Outcome:
@@ -44,9 +42,9 @@ def test_json_result_text_is_the_compact_dump_of_the_result(name: str | None) ->
 
 def test_reports_are_encoded_exactly_across_write_slices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Text written a slice at a time is the same UTF-8 file, whatever characters fall on the slice edges."""
-    monkeypatch.setattr(gate.files, "ENCODE_CHUNK", 3)
+    monkeypatch.setattr(gate.reports.files, "ENCODE_CHUNK", 3)
     text = "a✓b😀c\u00e9\n" * 7 + "end"
-    gate.files.write_atomic(tmp_path / "report.txt", text)
+    gate.reports.files.write_atomic(tmp_path / "report.txt", text)
     assert (tmp_path / "report.txt").read_bytes() == text.encode("utf-8")
 
 

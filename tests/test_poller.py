@@ -9,7 +9,12 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from http_fixture import (
+
+from gate.clock import FakeClock
+from gate.poller import Poller, PollSettings
+from gate.retry import RetryPolicy
+from gate.run_status import PollResult
+from tests.support.http_fixture import (
     FixtureServer,
     Reply,
     json_reply,
@@ -17,11 +22,6 @@ from http_fixture import (
     run_body,
     serving,
 )
-
-from gate.clock import FakeClock
-from gate.poller import Poller, PollSettings
-from gate.retry import RetryPolicy
-from gate.run_status import PollResult
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
 START = 1000.0

@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import random
 
-from conftest import TEST_API_KEY
-from http_fixture import json_reply, make_client, run_body, serving
-
 from gate.clock import FakeClock
 from gate.config import Command, Config
 from gate.follow import follow_runs
 from gate.model import RunOutcome, Verdict
 from gate.progress import Progress, Tally, format_elapsed
 from gate.secret import Secret
+from tests.support.http_fixture import json_reply, make_client, run_body, serving
+from tests.support.keys import TEST_API_KEY
 
 
 def outcome(name: str, verdict: Verdict, *, problem: str | None = None, allowed: bool = False) -> RunOutcome:

@@ -9,8 +9,6 @@ import random
 from collections.abc import Iterator, Sequence
 
 import pytest
-from conftest import TEST_API_KEY
-from http_fixture import make_client
 
 from gate.clock import FakeClock
 from gate.config import Blueprint, Command, Config
@@ -22,6 +20,8 @@ from gate.sandbox import Sandbox
 from gate.sandbox.faults import FaultMode, FaultPlan
 from gate.sandbox.scenarios import FAILED, PASSED, BlueprintSpec, Scenario, StepSpec
 from gate.secret import Secret
+from tests.support.http_fixture import make_client
+from tests.support.keys import TEST_API_KEY
 
 START = 1000.0
 FIRST_RUN = 38  # the sandbox's first test run id

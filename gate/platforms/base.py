@@ -10,8 +10,8 @@ from typing import Protocol
 
 from gate.errors import ExitCode
 from gate.model import Outcome, RunOutcome, Step, StepState, Verdict, is_web_url
+from gate.reports.escape import truncate, unicode_safe
 from gate.secret import Secret
-from gate.text import truncate, unicode_safe
 
 #: Every output the gate sets, in order (action.yml and composite/action.yml declare exactly these).
 OUTPUT_NAMES = (

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ExitCode
-from gate.files import append_text
 from gate.model import Outcome, RunOutcome, Verdict, failure_line
 from gate.platforms.base import (
     output_values,
@@ -18,13 +17,14 @@ from gate.platforms.base import (
     run_heading,
     strip_controls,
 )
-from gate.secret import Secret
-from gate.text import (
+from gate.reports.escape import (
     escape_command_data,
     escape_command_property,
     truncate,
     unicode_safe,
 )
+from gate.reports.files import append_text
+from gate.secret import Secret
 
 #: GitHub shows at most 10 annotations of each kind per step; the "N more" line is a notice (its own quota).
 MAX_ANNOTATIONS = 10

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ExitCode
-from gate.files import write_atomic
 from gate.model import Outcome, Verdict
 from gate.platforms.base import (
     output_values,
@@ -18,8 +17,9 @@ from gate.platforms.base import (
     run_heading,
     strip_controls,
 )
+from gate.reports.escape import unicode_safe
+from gate.reports.files import write_atomic
 from gate.secret import Secret
-from gate.text import unicode_safe
 
 SUMMARY_FILE = "docketqa-summary.md"
 DOTENV_FILE = "docketqa.env"

@@ -222,7 +222,7 @@ def _check_serve_args(*, port: int, api_key: str, time_scale: float) -> None:
         raise UsageError(f"--time-scale must be a positive number, got {time_scale}")
     if not api_key.strip():
         raise UsageError("the sandbox API key must not be empty")
-    # The gate refuses such a key (gate.config_merge), so the banner's ready-made commands would all fail.
+    # The gate refuses such a key (gate.config.load), so the banner's ready-made commands would all fail.
     if any(not 33 <= ord(char) < 127 for char in api_key):
         raise UsageError("the sandbox API key must be printable ASCII without spaces (the gate refuses any other key)")
     if not 0 <= port <= 65535:

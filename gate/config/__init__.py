@@ -1,0 +1,75 @@
+"""The configuration's types: the frozen Config the loader builds, its parts and their defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from pathlib import Path
+
+from gate.secret import Secret
+
+DEFAULT_API_URL = "https://api.docketqa.com"
+DEFAULT_TIMEOUT_S = 30 * 60.0
+DEFAULT_POLL_INTERVAL_S = 5.0
+DEFAULT_JUNIT = "docketqa-junit.xml"
+DEFAULT_CONCURRENCY = 8
+DEFAULT_CONFIG_FILE = ".docketqa.yml"
+
+
+class Command(enum.Enum):
+    RUN = "run"
+    WAIT = "wait"
+    REPORT = "report"
+
+
+class JunitLayout(enum.Enum):
+    TEST = "test"
+    STEP = "step"
+
+
+@dataclasses.dataclass(frozen=True)
+class Blueprint:
+    id: int
+    name: str | None = None
+    allow_failure: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportPaths:
+    """Where reports go; None means "do not write". Relative paths are resolved against the workspace."""
+
+    junit: Path | None = Path(DEFAULT_JUNIT)
+    json: Path | None = None
+    summary: Path | None = None
+    junit_layout: JunitLayout = JunitLayout.TEST
+    artifacts_dir: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    command: Command
+    api_url: str = DEFAULT_API_URL
+    api_key: Secret | None = None
+    blueprints: tuple[Blueprint, ...] = ()
+    test_run_ids: tuple[int, ...] = ()
+    report_files: tuple[Path, ...] = ()
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
+    fail_on_timeout: bool = True
+    #: Blueprint ids whose failures are reported but never fail the gate (flags + file entries).
+    allow_failures: frozenset[int] = frozenset()
+    reports: ReportPaths = ReportPaths()
+    annotations: bool = True
+    job_summary: bool = True
+    concurrency: int = DEFAULT_CONCURRENCY
+    debug: bool = False
+    #: The config file that was read, if any (logged so users know it was used).
+    config_file: Path | None = None
+
+    def name_for(self, blueprint_id: int | None) -> str | None:
+        return next((b.name for b in self.blueprints if b.id == blueprint_id and b.name), None)
+
+    def is_allowed_failure(self, blueprint_id: int | None) -> bool:
+        return blueprint_id is not None and (
+            blueprint_id in self.allow_failures or any(b.id == blueprint_id and b.allow_failure for b in self.blueprints)
+        )

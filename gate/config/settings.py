@@ -1,0 +1,200 @@
+"""The one table of settings: each row's flag, environment variable, config-file key, action input, parser and help."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from gate.config import (
+    DEFAULT_API_URL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_POLL_INTERVAL_S,
+    DEFAULT_TIMEOUT_S,
+    Command,
+    JunitLayout,
+    ReportPaths,
+)
+from gate.config.values import (
+    parse_api_url,
+    parse_blueprints,
+    parse_bool,
+    parse_concurrency,
+    parse_id_list_value,
+    parse_layout,
+    parse_optional_path,
+    parse_path,
+    parse_paths,
+    parse_poll_interval,
+    parse_timeout,
+)
+
+
+class FlagKind(enum.Enum):
+    """How argparse takes the flag (argparse keeps every value raw and None when not given)."""
+
+    VALUE = "value"  # --x VALUE
+    REPEATABLE = "repeatable"  # --x VALUE, as often as wanted: a tuple of texts
+    SWITCH = "switch"  # --x / --no-x
+    ON = "on"  # --x only
+    ARGUMENTS = "arguments"  # positional: one or more
+
+
+class FileShape(enum.Enum):
+    """What the config-file key holds; the file reader checks the shape and reports it with line and key path."""
+
+    SCALAR = "scalar"
+    PATH_OR_NULL = "path or null"
+    IDS = "list of ids"
+    BLUEPRINTS = "list of blueprints"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting, written down once: every source that can give it and how its value is checked."""
+
+    name: str  #: the key a source's values are filed under
+    help: str  #: the --help line (and what the setting is for)
+    #: Text (or the config file's checked value) -> value; None: the loader checks it itself (the API key).
+    parse: Callable[[Any], Any] | None
+    default: object = None
+    commands: frozenset[Command] = frozenset({Command.RUN, Command.WAIT, Command.REPORT})
+    flag: str | None = None  #: --x (for ARGUMENTS: None; the metavar names it)
+    metavar: str | None = None
+    kind: FlagKind = FlagKind.VALUE
+    group: str | None = None  #: the --help section; None: the command's own options
+    env: str | None = None
+    env_help: str | None = None
+    file_key: str | None = None  #: ``timeout`` or ``reports.junit``
+    file_expects: str | None = None  #: what to write, for the file's error messages
+    file_shape: FileShape = FileShape.SCALAR
+    action_input: str | None = None
+    secret: bool = False  #: the value is wrapped in a Secret the moment it is read
+
+    @property
+    def on_command_line(self) -> bool:
+        return self.flag is not None or self.kind is FlagKind.ARGUMENTS
+
+    @property
+    def source(self) -> str:
+        """How messages name the flag: ``flag --timeout`` or ``argument FILE``."""
+        return f"argument {self.metavar}" if self.kind is FlagKind.ARGUMENTS else f"flag {self.flag}"
+
+
+_API, _WAITING, _REPORTS = "DocketQA API", "waiting", "reports"
+_DEFAULT_REPORTS = ReportPaths()
+_BOOLEAN = "true or false"
+
+#: Every setting, in --help order (the groups are printed in the order they first appear).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("blueprints", "blueprint id(s) to trigger; repeatable, commas or spaces also separate ids "
+            "(replaces the config file's list; its names and allow_failure still apply)",
+            parse_blueprints, default=(), commands=frozenset({Command.RUN}), flag="--blueprint",
+            metavar="ID[,ID...]", kind=FlagKind.REPEATABLE, file_key="blueprints",
+            file_shape=FileShape.BLUEPRINTS, action_input="blueprint-ids"),
+    Setting("test_run_ids", "test run id(s) to follow; repeatable, commas or spaces also separate ids",
+            parse_id_list_value, default=(), commands=frozenset({Command.WAIT}), flag="--test-run",
+            metavar="ID[,ID...]", kind=FlagKind.REPEATABLE, action_input="test-run-ids"),
+    Setting("report_files", "saved response JSON: one test run object or a list of them", parse_paths, default=(),
+            commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
+    Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
+            commands=frozenset({Command.RUN, Command.WAIT}), env="DOCKET_API_KEY",
+            env_help="the API key (keep it in a masked CI secret); or use --api-key-file PATH",
+            action_input="api-key", secret=True),
+    Setting("api_url", "API base URL (env DOCKET_API_URL; default https://api.docketqa.com); "
+            "https only, except for a loopback host", parse_api_url, default=DEFAULT_API_URL,
+            flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
+            env_help="API base URL (default https://api.docketqa.com); --api-url overrides it",
+            file_key="api_url", file_expects="a URL such as https://api.docketqa.com", action_input="api-url"),
+    Setting("api_key_file", "read the API key from this file (else env DOCKET_API_KEY)", parse_path,
+            flag="--api-key-file", metavar="PATH", group=_API),
+    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
+            flag="--config", metavar="PATH", group=_API, env="DOCKET_CONFIG",
+            env_help="config file (default: .docketqa.yml in the working directory, if present)",
+            action_input="config"),
+    Setting("concurrency", "at most N requests in flight, 1..32 (default 8)", parse_concurrency,
+            default=DEFAULT_CONCURRENCY, flag="--concurrency", metavar="N", group=_API, file_key="concurrency",
+            file_expects="a whole number from 1 to 32"),
+    Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
+            default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
+            file_expects="a duration such as 30m", action_input="timeout"),
+    Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
+            default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
+            file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
+    Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
+            "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
+            kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
+            action_input="fail-on-timeout"),
+    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
+            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
+            kind=FlagKind.REPEATABLE, group=_WAITING, file_key="allow_failures", file_shape=FileShape.IDS,
+            action_input="allow-failures"),
+    Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
+            default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
+            file_expects="a path (or null for no JUnit file)", file_shape=FileShape.PATH_OR_NULL,
+            action_input="junit-path"),
+    Setting("junit_layout", "one testcase per test run (test, default) or per step (step)", parse_layout,
+            default=JunitLayout.TEST, flag="--junit-layout", metavar="{test,step}", group=_REPORTS,
+            file_key="reports.junit_layout", file_expects="'test' or 'step'", action_input="junit-layout"),
+    Setting("json", "machine-readable JSON result (default: not written)", parse_optional_path,
+            default=_DEFAULT_REPORTS.json, flag="--json", metavar="PATH", group=_REPORTS, file_key="reports.json",
+            file_expects="a path (or null)", file_shape=FileShape.PATH_OR_NULL, action_input="json-path"),
+    Setting("summary", "Markdown summary file (default: not written; on GitHub the job summary is written anyway)",
+            parse_optional_path, default=_DEFAULT_REPORTS.summary, flag="--summary", metavar="PATH", group=_REPORTS,
+            file_key="reports.summary", file_expects="a path (or null)", file_shape=FileShape.PATH_OR_NULL),
+    Setting("artifacts_dir", "download failing steps' screenshots and videos here", parse_optional_path,
+            default=_DEFAULT_REPORTS.artifacts_dir, flag="--artifacts-dir", metavar="DIR", group=_REPORTS,
+            file_key="reports.artifacts_dir", file_expects="a directory path (or null)",
+            file_shape=FileShape.PATH_OR_NULL, action_input="artifacts-dir"),
+    Setting("annotations", "annotate failed, timed-out, flaky and quarantined runs in CI (default on)", parse_bool,
+            default=True, flag="--annotations", kind=FlagKind.SWITCH, group=_REPORTS, file_key="annotations",
+            file_expects=_BOOLEAN, action_input="annotations"),
+    Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
+            kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
+            action_input="job-summary"),
+    Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
+            kind=FlagKind.ON),
+)  # fmt: skip
+
+
+def rows(command: Command | None = None) -> Iterator[Setting]:
+    """Every setting (read when called, so a row added to SETTINGS is seen everywhere), or those of one command."""
+    return (row for row in SETTINGS if command is None or command in row.commands)
+
+
+def setting(name: str) -> Setting:
+    found = next((row for row in SETTINGS if row.name == name), None)
+    if found is None:
+        raise KeyError(f"no setting named {name!r}")  # a programming error, not user input
+    return found
+
+
+def names() -> frozenset[str]:
+    return frozenset(row.name for row in SETTINGS)
+
+
+def action_inputs() -> tuple[str, ...]:
+    """Every input the action reads (action.yml declares the same; a contract test compares them)."""
+    return tuple(row.action_input for row in SETTINGS if row.action_input)
+
+
+def file_keys(section: str | None = None) -> dict[str, Setting]:
+    """Config-file key (within ``section``, e.g. ``reports``; None: top level) -> its setting."""
+    found = {}
+    for row in SETTINGS:
+        if row.file_key is None:
+            continue
+        parent, _, key = row.file_key.rpartition(".")
+        if (parent or None) == section:
+            found[key] = row
+    return found
+
+
+def file_sections() -> tuple[str, ...]:
+    """Top-level keys that hold a mapping of settings (``reports``)."""
+    return tuple(dict.fromkeys(row.file_key.split(".")[0] for row in SETTINGS if row.file_key and "." in row.file_key))
+
+
+__all__ = ["SETTINGS", "FileShape", "FlagKind", "Setting", "action_inputs", "file_keys", "file_sections", "names",
+           "rows", "setting"]  # fmt: skip
