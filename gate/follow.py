@@ -68,7 +68,6 @@ class _State:
     interrupt_note: str | None = None
     finished: int = 0
     failed: int = 0
-    fail_fast: bool = False
     #: Why --fail-fast stopped following (the first run that counts against the gate).
     fail_fast_stop: str | None = None
 
@@ -86,7 +85,7 @@ class _State:
             fail_on_timeout=self.config.fail_on_timeout,
             stop_reason=fatal or note or self.fail_fast_stop,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
-            fail_fast=self.fail_fast,
+            fail_fast=self.config.fail_fast,
         )
 
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
@@ -137,7 +136,7 @@ class _State:
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
         self.failed += run.verdict is not Verdict.PASSED and not run.allowed_failure
-        if self.fail_fast and run.counts_against_gate and self.fail_fast_stop is None:
+        if self.config.fail_fast and run.counts_against_gate and self.fail_fast_stop is None:
             self.fail_fast_stop = f"stopped at the first failure (--fail-fast): {run.name} (test run " \
                                   f"{run.test_run_id if run.test_run_id is not None else 'none'}); " \
                                   "runs still going were not awaited"
@@ -154,15 +153,13 @@ def follow_runs(
     rng: random.Random,
     started_at: float | None = None,
     trigger_retry: RetryPolicy = TRIGGER_RETRY,
-    fail_fast: bool = False,
 ) -> Outcome:
     """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
 
-    ``fail_fast``: poll every run every interval and stop at the first run that counts against the gate; the
-    runs still going are reported as not awaited.
+    ``config.fail_fast``: poll every run every interval and stop at the first run that counts against the
+    gate; the runs still going are reported as not awaited.
     """
-    state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at,
-                   fail_fast=fail_fast)
+    state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
     try:
         if config.command is Command.RUN:
             _trigger_then_poll(state, client=client, progress=progress, rng=rng, retry=trigger_retry)
@@ -259,7 +256,7 @@ def _poll(
     sweep_first: bool,
 ) -> None:
     config = state.config
-    policy = Policy.EVERY_RUN if state.fail_fast else Policy.LEAD
+    policy = Policy.EVERY_RUN if config.fail_fast else Policy.LEAD
     settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency, policy=policy)
 
     by_id = {row.test_run_id: row for row in state.rows}

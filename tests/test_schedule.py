@@ -62,11 +62,10 @@ class Gate:
         ids = self.sandbox.scenario.blueprint_ids
         cfg = Config(command=Command.RUN, api_url=self.sandbox.url, api_key=Secret(TEST_API_KEY),
                      blueprints=tuple(Blueprint(i) for i in ids), poll_interval_s=interval_s, timeout_s=timeout_s,
-                     **options)  # type: ignore[arg-type]
+                     fail_fast=fail_fast, **options)  # type: ignore[arg-type]
         client = make_client(self.sandbox.url, timeouts=(2.0, 5.0))
         progress = Progress(self.log, interactive=False, clock=self.clock)
-        return follow_runs(cfg, client=client, clock=self.clock, progress=progress, rng=random.Random(7),
-                           fail_fast=fail_fast)
+        return follow_runs(cfg, client=client, clock=self.clock, progress=progress, rng=random.Random(7))
 
     @property
     def requests(self) -> int:

@@ -119,13 +119,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
             default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
             file_expects="a duration such as 30m", action_input="timeout"),
-    Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
+    Setting("poll_interval", "poll the lead run (every run when failing fast) this often, at least 0.1s "
+            "(default 5s)", parse_poll_interval,
             default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
             file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
             "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
             kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
             action_input="fail-on-timeout"),
+    Setting("fail_fast", "stop at the first run that fails (allowed failures aside), exit 1; runs still going "
+            "are reported as not awaited; polls every run every interval (default off: one lead run is polled "
+            "every interval, the others when it finishes)", parse_bool, default=False,
+            commands=frozenset({Command.RUN, Command.WAIT}), flag="--fail-fast", kind=FlagKind.SWITCH,
+            group=_WAITING, file_key="fail_fast", file_expects=_BOOLEAN, action_input="fail-fast"),
     Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
             parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
             kind=FlagKind.REPEATABLE, group=_WAITING, file_key="allow_failures", file_shape=FileShape.IDS,
