@@ -6,7 +6,7 @@ import collections
 import contextlib
 import io
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,10 +18,11 @@ from gate.model import Outcome, Verdict
 from gate.progress import Progress
 from gate.sandbox import Sandbox
 from gate.sandbox.faults import FaultMode, FaultPlan
-from gate.sandbox.scenarios import FAILED, PASSED, BlueprintSpec, Scenario, StepSpec
+from gate.sandbox.scenarios import Scenario
 from gate.secret import Secret
 from tests.support.http_fixture import make_client
 from tests.support.keys import TEST_API_KEY
+from tests.support.timed import scenario
 
 START = 1000.0
 FIRST_RUN = 38  # the sandbox's first test run id
@@ -30,19 +31,6 @@ FIRST_RUN = 38  # the sandbox's first test run id
 def lead_of(scn: Scenario) -> int:
     """The first run a ``run`` starts (the lead): the sandbox's own group at start took one id per blueprint."""
     return FIRST_RUN + len(scn.blueprints)
-
-
-def scenario(durations: Sequence[float], *, failing: frozenset[int] = frozenset()) -> Scenario:
-    """One blueprint (1001, 1002, ...) per duration; the indexes in ``failing`` fail at their only step."""
-    blueprints = {}
-    for index, duration in enumerate(durations):
-        fails = index in failing
-        step = StepSpec(task="Open the page", successful=not fails, result="no heading" if fails else "ok", duration=2)
-        blueprints[1001 + index] = BlueprintSpec(
-            title=f"Flow {index + 1:02d}", starting_url="https://app.example.com/", steps=(step,),
-            final_status=FAILED if fails else PASSED, duration_s=duration,
-        )
-    return Scenario(name="lead", blueprints=blueprints, description=f"{len(durations)} runs")
 
 
 @pytest.fixture
