@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gate.cli import main_exit  # noqa: E402
+from gate.console import main_exit
 
 if __name__ == "__main__":
     main_exit()

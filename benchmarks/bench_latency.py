@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness import BENCH_KEY, Result, Row, gate_env, start_gate, wait_gate
 
-from gate.poller import PollSettings
+from gate.run_status import PollSettings
 from gate.sandbox.scenarios import BlueprintSpec, Scenario, StepSpec
 from gate.sandbox.server import Sandbox
 

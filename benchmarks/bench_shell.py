@@ -13,7 +13,8 @@ from pathlib import Path
 
 from harness import BENCH_KEY, Result, Row, gate_env, run_gate
 
-from gate.sandbox.scenarios import Scenario, generated, get_scenario
+from gate.sandbox.registry import get_scenario
+from gate.sandbox.scenarios import Scenario, generated
 from gate.sandbox.server import Sandbox
 
 SCRIPT = Path(__file__).resolve().parent / "shell_gate.sh"

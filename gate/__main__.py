@@ -1,5 +1,5 @@
 """`python -m gate` runs the CLI."""
 
-from gate.cli import main_exit
+from gate.console import main_exit
 
 main_exit()

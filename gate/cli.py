@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gate import __version__
+from gate import PROG, __version__
 from gate.config import Command
 from gate.config.flags import (
-    PROG,
     GateArgumentParser,
     add_command,
     add_setting_options,
@@ -23,11 +22,14 @@ from gate.config.flags import (
     refuse_key_flag,
 )
 from gate.errors import ExitCode, GateError, Interrupted
+from gate.platforms import is_action_entry_point
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from gate.clock import Clock
+    from gate.config import Config
+    from gate.execute import Tuning
 
 DEFAULT_DEMO_DIR = "./docketqa-demo"
 DEFAULT_SCENARIO = "mixed"
@@ -38,8 +40,20 @@ SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
 SUMMARIES = {
     Command.RUN: "trigger one group run for the blueprints, then wait for every run it starts",
     Command.WAIT: "wait for test runs that were started elsewhere",
-    Command.REPORT: "no network: judge saved GET /test_run responses like a live run",
+    Command.REPORT: "judge saved GET /test_run responses like a live run; only --artifacts-dir uses the network",
 }
+SANDBOX_EPILOG = """\
+exit codes:
+  0    stopped with Ctrl-C (SIGINT) or SIGTERM
+  2    usage error: an unknown scenario, a bad option, or an address already in use
+  70   internal error (a bug: please report it)
+"""
+DEMO_EPILOG = """\
+exit codes:
+  0    the demo ran; it prints the exit code a real gate would have returned
+  2    usage error: an unknown scenario, or an --out directory that cannot be written
+  70   internal error (a bug: please report it)
+"""
 
 
 def main(
@@ -51,11 +65,12 @@ def main(
     cwd: Path | None = None,
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
+    tuning: Tuning | None = None,
 ) -> int:
     """Run the CLI and return the exit code; the only place that maps errors to exit codes.
 
-    ``clock`` and ``wall_clock`` (for HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual
-    time; both are the real clocks by default.
+    ``clock`` and ``wall_clock`` (HTTP-date ``Retry-After``) let tests run ``run``/``wait`` on virtual time.
+    ``tuning`` (interpreter settings per phase) comes only from ``gate.console.main_exit``: its process is ours.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     env = dict(os.environ) if env is None else dict(env)
@@ -63,7 +78,8 @@ def main(
     err = stderr or sys.stderr
     debug = "--debug" in args
     try:
-        return _dispatch(args, env, out=out, err=err, cwd=cwd or Path.cwd(), clock=clock, wall_clock=wall_clock)
+        invocation = _Invocation(env, out, err, cwd or Path.cwd(), clock=clock, wall_clock=wall_clock, tuning=tuning)
+        return _dispatch(args, invocation)
     except GateError as exc:
         _print_error(err, exc.message)
         return int(exc.exit_code)
@@ -83,79 +99,35 @@ def main(
         return int(ExitCode.INTERNAL)
 
 
-def main_exit() -> None:
-    """Console-script entry point."""
-    for stream in (sys.stdout, sys.stderr):
-        # Windows runners may not give a UTF-8 console: a ✓ in a step list must never crash the gate.
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
-    stdout, stderr = _Console(sys.stdout), _Console(sys.stderr)
-    code = main(stdout=stdout, stderr=stderr)  # type: ignore[arg-type]  # a TextIO in all the gate uses
-    stdout.flush()
-    stderr.flush()
-    # Leave without the interpreter's teardown, which frees every module and object one by one: 40-80 ms
-    # between the verdict and the next pipeline step (benchmarks/bench_latency.py). Nothing is lost: each
-    # report was fsynced and renamed into place, both streams are flushed, and the gate registers no atexit
-    # work or non-daemon threads. mypy leaves the same way (mypy.util.hard_exit).
-    os._exit(code)
+@dataclasses.dataclass(frozen=True)
+class _Invocation:
+    """What one invocation runs with: environment, streams, working directory, time and process tuning."""
 
+    env: dict[str, str]
+    out: TextIO
+    err: TextIO
+    cwd: Path
+    clock: Clock | None = None
+    wall_clock: Callable[[], dt.datetime] | None = None
+    tuning: Tuning | None = None
 
-class _Console:
-    """A console stream whose reader may go away (``| head``, ``>&-``): output is then dropped, so the gate still
-    writes every report, publishes and returns the verdict's exit code instead of an internal error."""
-
-    def __init__(self, stream: TextIO | None) -> None:
-        self._stream = stream  # None: Python found the descriptor closed at start
-
-    def write(self, text: str) -> int:
-        self._guarded(lambda stream: stream.write(text))
-        return len(text)
-
-    def writelines(self, lines: Iterable[str]) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        self._guarded(lambda stream: stream.flush())
-
-    def isatty(self) -> bool:
-        return self._stream is not None and self._stream.isatty()
-
-    def _guarded(self, action: Callable[[TextIO], object]) -> None:
-        stream = self._stream
-        if stream is None:
-            return
-        try:
-            action(stream)
-        except (BrokenPipeError, ValueError) as exc:  # the reader is gone, or the stream was closed
-            if isinstance(exc, ValueError) and not stream.closed:
-                raise  # e.g. an encoding error: a bug to report, not a console that went away
-            self._stream = None
-            # Python flushes sys.stdout at exit: aim the descriptor at /dev/null so that flush cannot fail either.
-            with contextlib.suppress(OSError, ValueError):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
-
-
-def _dispatch(
-    args: list[str],
-    env: dict[str, str],
-    *,
-    out: TextIO,
-    err: TextIO,
-    cwd: Path,
-    clock: Clock | None,
-    wall_clock: Callable[[], dt.datetime] | None,
-) -> int:
-    if not args and env.get("GITHUB_ACTIONS") == "true":
-        from gate.config.load import load_action_config
+    def execute(self, config: Config) -> int:
+        """Run the gate for ``config``; its verdict's exit code."""
         from gate.execute import execute_gate
 
-        config = load_action_config(env, cwd=cwd)
-        outcome = execute_gate(config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
+        outcome = execute_gate(
+            config, env=self.env, out=self.out, err=self.err, cwd=self.cwd, clock=self.clock,
+            wall_clock=self.wall_clock, tuning=self.tuning,
+        )
         return int(outcome.exit_code)
+
+
+def _dispatch(args: list[str], invocation: _Invocation) -> int:
+    env, out, err, cwd = invocation.env, invocation.out, invocation.err, invocation.cwd
+    if is_action_entry_point(args, env):
+        from gate.config.load import load_action_config
+
+        return invocation.execute(load_action_config(env, cwd=cwd))
 
     parser = build_parser()
     if not args:
@@ -171,14 +143,11 @@ def _dispatch(
     if ns.command == "demo":
         from gate.demo import run_demo
 
-        return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err)
+        return run_demo(out_dir=cwd / ns.out, scenario=ns.scenario, out=out, err=err, tuning=invocation.tuning)
 
     from gate.config.load import load_config
-    from gate.execute import execute_gate
 
-    config = load_config(ns, env=env, cwd=cwd)
-    outcome = execute_gate(config, env=env, out=out, err=err, cwd=cwd, clock=clock, wall_clock=wall_clock)
-    return int(outcome.exit_code)
+    return invocation.execute(load_config(ns, env=env, cwd=cwd))
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str], *, out: TextIO, err: TextIO) -> argparse.Namespace:
@@ -202,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=GateArgumentParser)
     for command, summary in SUMMARIES.items():
-        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog()), command)
+        add_setting_options(add_command(commands, command.value, summary=summary, epilog=epilog(command)), command)
     _add_sandbox(commands)
     _add_demo(commands)
     return parser
@@ -210,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_sandbox(commands: Any) -> None:
     summary = "serve a local DocketQA-compatible API to rehearse a pipeline against"
-    sandbox = add_command(commands, "sandbox", summary=summary, epilog=epilog())
+    sandbox = add_command(commands, "sandbox", summary=summary, epilog=SANDBOX_EPILOG)
     sandbox.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=_port, default=0, help="port, 0 picks a free one (default 0)")
     sandbox.add_argument("--scenario", default=DEFAULT_SCENARIO,
@@ -224,7 +193,7 @@ def _add_sandbox(commands: Any) -> None:
 
 def _add_demo(commands: Any) -> None:
     summary = "run the gate against a built-in sandbox and write every report; needs no account and no network"
-    demo = add_command(commands, "demo", summary=summary, epilog=epilog())
+    demo = add_command(commands, "demo", summary=summary, epilog=DEMO_EPILOG)
     demo.add_argument("--out", default=DEFAULT_DEMO_DIR, metavar="DIR",
                       help=f"directory for the reports (default {DEFAULT_DEMO_DIR})")  # fmt: skip
     demo.add_argument("--scenario", default=DEFAULT_SCENARIO,
@@ -252,4 +221,4 @@ def _print_error(err: TextIO, message: str) -> None:
     err.flush()
 
 
-__all__ = ["Interrupted", "build_parser", "main", "main_exit"]
+__all__ = ["Interrupted", "build_parser", "main"]

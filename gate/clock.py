@@ -29,7 +29,10 @@ class SystemClock:
 class FakeClock:
     """Virtual time for tests: ``sleep`` advances ``now`` instantly; thread-safe."""
 
-    def __init__(self, start: float = 1000.0) -> None:
+    #: Where virtual time begins unless a test says otherwise (a round number reads well in assertions).
+    START = 1000.0
+
+    def __init__(self, start: float = START) -> None:
         self._now = start
         self._lock = threading.Lock()
         self.sleeps: list[float] = []

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gate.config import Blueprint, Command, Config, JunitLayout, ReportPaths
 from gate.secret import Secret
+
+if TYPE_CHECKING:
+    from gate.execute import Tuning
 
 #: Sandbox runs last tens of "seconds"; compressed so the demo finishes in a few real seconds.
 DEMO_TIME_SCALE = 0.05
@@ -14,7 +17,7 @@ DEMO_POLL_INTERVAL_S = 0.25
 DEMO_TIMEOUT_S = 120.0
 
 
-def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
+def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: Tuning | None = None) -> int:
     """Serve the sandbox in-process, run the gate against it, write every report into ``out_dir``."""
     from gate.execute import execute_gate
     from gate.reports.files import write_atomic
@@ -42,7 +45,7 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO) -> int:
             ),
         )
         # No CI variables: the demo writes files and never emits workflow commands into a real CI log.
-        outcome = execute_gate(config, env={}, out=out, err=err, cwd=Path.cwd())
+        outcome = execute_gate(config, env={}, out=out, err=err, cwd=Path.cwd(), tuning=tuning)
     steps_path = out_dir / "docketqa-junit-steps.xml"
     write_atomic(steps_path, render_junit(outcome, layout=JunitLayout.STEP))
     code = int(outcome.exit_code)

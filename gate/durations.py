@@ -1,9 +1,11 @@
-"""Duration text ("90", "90s", "15m", "1h30m", "0.5s") to seconds, and seconds to short text ("4m12s")."""
+"""Duration text ("90", "90s", "15m", "1h30m", "0.5s") to seconds, and seconds to short text ("4m12s", "30m")."""
 
 from __future__ import annotations
 
 import math
 import re
+
+from gate.reports.escape import quote_value
 
 #: Shown in every error so the user sees what would have worked.
 ACCEPTED_FORMS = "use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, 1h30m, 0.5s)"
@@ -26,7 +28,7 @@ def parse_duration(text: str) -> float:
         return float(cleaned)
     match = _UNITS.fullmatch(cleaned)
     if not cleaned or match is None:
-        raise ValueError(f"{_quote(text)} is not a duration; {ACCEPTED_FORMS}")
+        raise ValueError(f"{quote_value(text, limit=40)} is not a duration; {ACCEPTED_FORMS}")
     hours, minutes, seconds = (float(match.group(unit) or 0) for unit in "hms")
     return hours * 3600 + minutes * 60 + seconds
 
@@ -49,9 +51,17 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _quote(text: str, limit: int = 40) -> str:
-    cut = text if len(text) <= limit else text[:limit] + "..."
-    return repr(cut)
+def format_setting_duration(seconds: float) -> str:
+    """A duration as users write it in a setting (a deadline): ``30m``, ``1h30m``, ``45s``, ``0.3s``.
+
+    Unlike ``format_duration`` (elapsed times, fixed fields: ``30m00s``), units that are zero are left out.
+    """
+    if seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.2g}s"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
 
 
-__all__ = ["ACCEPTED_FORMS", "format_duration", "parse_duration"]
+__all__ = ["ACCEPTED_FORMS", "format_duration", "format_setting_duration", "parse_duration"]

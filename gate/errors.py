@@ -5,6 +5,18 @@ from __future__ import annotations
 import enum
 import signal
 
+#: Where DocketQA users see their group runs.
+DASHBOARD_URL = "https://app.docketqa.com/dashboard"
+
+
+def check_before_rerunning(where: str = DASHBOARD_URL) -> str:
+    """The remedy whenever a trigger's fate is unknown: a blind re-run could start a second, billable group run."""
+    return f"check {where} before re-running"
+
+
+#: Said whenever the trigger POST may have reached DocketQA but the gate cannot tell.
+MAY_HAVE_STARTED = f"DocketQA may have started a group run: {check_before_rerunning()}"
+
 
 class ExitCode(enum.IntEnum):
     """The documented exit codes (README and --help list the same table)."""

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import json
 import random
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
+from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
 from gate.model import Outcome
 
-PROG = "docketqa-gate"
 #: What to do when a file given to `report` is not a saved test run.
 SAVE_HINT = "save the body of GET /test_run/{id}"
-POLL_SWITCH_INTERVAL_S = 0.001
+
+
+class Tuning(Protocol):
+    """Interpreter settings for the phases of a run. Only the owner of the process may supply one (the console
+    entry point, ``gate.console.main_exit``): a library function never changes interpreter-wide state itself."""
+
+    def polling(self) -> contextlib.AbstractContextManager[None]:
+        """Around following the runs."""
+
+    def reporting(self) -> contextlib.AbstractContextManager[None]:
+        """Around loading saved runs, and around rendering and writing the reports."""
+
+
+class _Untuned:
+    def polling(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def reporting(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 def execute_gate(
@@ -34,11 +50,10 @@ def execute_gate(
     cwd: Path,
     clock: Clock | None = None,
     wall_clock: Callable[[], dt.datetime] | None = None,
+    tuning: Tuning | None = None,
 ) -> Outcome:
-    """Follow (or load) the runs, then write every report before anything decides the exit code.
-
-    ``clock`` and ``wall_clock`` (HTTP dates in ``Retry-After``) default to real time; tests inject both.
-    """
+    """Follow (or load) the runs, then write every report before anything decides the exit code. ``clock`` and
+    ``wall_clock`` (Retry-After dates) default to real time, ``tuning`` to none (see Tuning)."""
     from gate.platforms import detect
     from gate.reports.write import write_reports
 
@@ -48,17 +63,18 @@ def execute_gate(
     platform.begin(api_key=config.api_key)
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
+    phases = tuning or _Untuned()
     if config.command is Command.REPORT:
-        with _cycle_collection_paused():
+        with phases.reporting():
             outcome = _load_saved(config, cwd=cwd)
     else:
-        with _signals_raise_interrupted(), _quick_thread_handoffs():
+        with _signals_raise_interrupted(), phases.polling():
             outcome = _follow(
                 config, err=err, clock=clock or SystemClock(), wall_clock=wall_clock, sanitize=platform.sanitize_log
             )
     # From here on the verdict is known: a late signal must not leave half the reports unwritten.
-    with _signals_ignored(), _cycle_collection_paused():
-        reports = write_reports(outcome, config, platform=platform, workspace=cwd, env=env)
+    with _signals_ignored(), phases.reporting():
+        reports = write_reports(outcome, config, platform=platform, workspace=cwd)
         failure, written, notes = reports.failure, reports.paths, list(reports.notes)
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
@@ -130,38 +146,6 @@ def _conclude(
         err.write(f"{PROG}: error: {outcome.stop_reason}\n")
     out.flush()
     err.flush()
-
-
-@contextlib.contextmanager
-def _quick_thread_handoffs() -> Iterator[None]:
-    """While polling, hand the GIL over every millisecond instead of every 5 ms (CPython's default).
-
-    Poll workers mostly wait on sockets; when an answer arrives, its worker needs the GIL from whichever thread
-    is parsing another answer. A shorter switch interval keeps that wait short: a 300-run poll round at 50 ms a
-    request came from 8% to 2% above its concurrency floor (benchmarks/bench_scale.py).
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(POLL_SWITCH_INTERVAL_S)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Loading and rendering build large trees of acyclic objects that reference counting frees on its own.
-
-    The cyclic collector would only walk them again and again: a quarter of the time of a 100,000-testcase
-    report, and what made report time grow faster than the number of testcases (benchmarks/bench_reports.py).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

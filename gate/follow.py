@@ -10,34 +10,15 @@ from collections.abc import Sequence
 from gate.client import ApiClient, TriggerResult
 from gate.clock import Clock
 from gate.config import Command, Config
-from gate.errors import ApiError, Interrupted, TransientApiError
-from gate.model import (
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    TestRun,
-    Verdict,
-    display_name,
-    judge_run,
-    unique_names,
-)
-from gate.poller import Poller, PollSettings
+from gate.durations import format_setting_duration
+from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TransientApiError
+from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
+from gate.naming import unique_names
+from gate.poller import Poller
 from gate.progress import Progress, Tally
 from gate.retry import TRIGGER_RETRY, RetryPolicy
-from gate.run_status import PollResult, RunStatus
+from gate.run_status import PollResult, PollSettings, RunStatus
 from gate.schedule import Policy
-
-MAY_HAVE_STARTED = "DocketQA may have started a group run: check https://app.docketqa.com/dashboard before re-running"
-
-
-def span(seconds: float) -> str:
-    """A deadline as users write it: ``30m``, ``1h30m``, ``45s``, ``0.3s``."""
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.2g}s"
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
-    return text or "0s"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,14 +72,11 @@ class _State:
     def row_outcome(self, row: _Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
         run = status.run if status and status.run else row.initial
         blueprint_id = run.blueprint_id if run and run.blueprint_id is not None else row.blueprint_id
-        name = display_name(
-            override=self.config.name_for(blueprint_id), run=run, blueprint_id=blueprint_id,
-            test_run_id=row.test_run_id,
-        )
         verdict, problem, api = self._judge(row, status, run=run, fatal=fatal)
-        return RunOutcome(
-            name=name, verdict=verdict, test_run_id=row.test_run_id, blueprint_id=blueprint_id, run=run,
-            allowed_failure=self.config.is_allowed_failure(blueprint_id), problem=problem, api_problem=api,
+        return run_outcome(
+            run, verdict=verdict, problem=problem, api_problem=api, name=self.config.name_for(blueprint_id),
+            test_run_id=row.test_run_id, blueprint_id=blueprint_id,
+            allowed_failure=self.config.is_allowed_failure(blueprint_id),
         )
 
     def _judge(
@@ -118,7 +96,7 @@ class _State:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
         if self.fail_fast_stop is not None:
             return Verdict.NOT_AWAITED, f"not awaited: {last} when --fail-fast stopped the gate", False
-        deadline = span(self.config.timeout_s)
+        deadline = format_setting_duration(self.config.timeout_s)
         if run is None or (status is not None and status.run is None and status.last_error):
             # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
             # was unreachable, not the test slow. Fail closed with exit 4, even under --no-fail-on-timeout.
@@ -136,7 +114,9 @@ class _State:
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
         self.failed += run.verdict is not Verdict.PASSED and not run.allowed_failure
-        if self.config.fail_fast and run.counts_against_gate and self.fail_fast_stop is None:
+        # --fail-fast stops at a run that failed (or ended in a status the gate does not know), not at an API
+        # problem: the gate could not learn about that run, which the exit code 4 at the end still reports.
+        if self.config.fail_fast and run.counts_against_gate and not run.api_problem and self.fail_fast_stop is None:
             self.fail_fast_stop = f"stopped at the first failure (--fail-fast): {run.name} (test run " \
                                   f"{run.test_run_id if run.test_run_id is not None else 'none'}); " \
                                   "runs still going were not awaited"
@@ -225,7 +205,7 @@ def _trigger(
             delay = retry.delay(failures, rng=rng, retry_after=exc.retry_after, remaining=deadline - clock.now())
             if delay is None:
                 raise ApiError(
-                    f"could not start the DocketQA runs before the {span(state.config.timeout_s)} "
+                    f"could not start the DocketQA runs before the {format_setting_duration(state.config.timeout_s)} "
                     f"deadline: {exc.message}"
                 ) from None
             progress.note(f"Starting the runs failed ({exc.message}); trying again in {delay:.1f} s")
@@ -273,8 +253,6 @@ def _poll(
         client, clock=state.clock, rng=rng, deadline=state.start + config.timeout_s, settings=settings,
         on_settled=settled, on_tick=lambda: progress.heartbeat(state.tally()),
     )
-    if state.fail_fast_stop is not None:
-        state.poller.stop(state.fail_fast_stop)  # a blueprint DocketQA did not start already fails the gate
     run_ids = [row.test_run_id for row in state.rows if row.test_run_id is not None]
     progress.started(len(run_ids))
     try:

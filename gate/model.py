@@ -6,16 +6,16 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
-from collections.abc import Iterable
 
-from gate.errors import ExitCode
+from gate.errors import DASHBOARD_URL, ExitCode
+from gate.naming import display_name
 
 PASSED_STATUS = "passed"
 FAILED_STATUS = "failed"
 #: Statuses that mean "keep polling". Anything else that is not passed/failed is final and never passes.
 PENDING_STATUSES = frozenset({"running", "queued", "pending", "in_progress", "started", "created"})
 NOT_COMPLETED = "Step not completed"
-DASHBOARD_GROUP_RUN = "https://app.docketqa.com/dashboard/grouprun/{id}"
+DASHBOARD_GROUP_RUN = DASHBOARD_URL + "/grouprun/{id}"
 
 
 class StepState(enum.Enum):
@@ -32,8 +32,7 @@ class Verdict(enum.Enum):
     ERROR = "error"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
-    #: Still going when --fail-fast stopped the gate at another run's failure.
-    NOT_AWAITED = "not_awaited"
+    NOT_AWAITED = "not_awaited"  # still going when --fail-fast stopped at another run's failure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,14 +121,15 @@ class TestRun:
 
     @property
     def duration_s(self) -> float | None:
-        start, end = _parse_time(self.created_at), _parse_time(self.updated_at)
+        start, end = parse_api_time(self.created_at), parse_api_time(self.updated_at)
         if start and end and end >= start:
             return (end - start).total_seconds()
         durations = [s.duration_s for a in self.attempts for s in a.steps if s.duration_s is not None]
         return float(sum(durations)) if durations else None
 
 
-def _parse_time(value: str | None) -> dt.datetime | None:
+def parse_api_time(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as DocketQA writes it (``Z`` or an offset; none means UTC); None when it does not parse."""
     if not value:
         return None
     try:
@@ -232,25 +232,23 @@ class Outcome:
     group_runs: tuple[GroupRun, ...] = ()
     elapsed_s: float = 0.0
     fail_on_timeout: bool = True
-    #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
+    #: Set when the gate stopped early (signal, fatal API error, --fail-fast): shown in the summary and JSON.
     stop_reason: str | None = None
     interrupted_exit: ExitCode | None = None
-    #: The gate ran with --fail-fast (the JSON result then counts the runs not awaited).
-    fail_fast: bool = False
+    fail_fast: bool = False  # the gate ran with --fail-fast (the JSON result then counts runs not awaited)
 
     @functools.cached_property
     def counts(self) -> Counts:
-        runs = self.runs
         return Counts(
-            total=len(runs),
-            passed=sum(r.verdict is Verdict.PASSED for r in runs),
-            failed=sum(r.verdict is Verdict.FAILED and not r.allowed_failure for r in runs),
-            errors=sum(r.verdict is Verdict.ERROR and not r.allowed_failure for r in runs),
-            timed_out=sum(r.verdict is Verdict.TIMED_OUT for r in runs),
-            cancelled=sum(r.verdict is Verdict.CANCELLED for r in runs),
-            allowed_failures=sum(r.allowed_failure and r.verdict is not Verdict.PASSED for r in runs),
-            flaky=sum(r.flaky for r in runs),
-            not_awaited=sum(r.verdict is Verdict.NOT_AWAITED for r in runs),
+            total=len(self.runs),
+            passed=sum(r.verdict is Verdict.PASSED for r in self.runs),
+            failed=sum(r.verdict is Verdict.FAILED and not r.allowed_failure for r in self.runs),
+            errors=sum(r.verdict is Verdict.ERROR and not r.allowed_failure for r in self.runs),
+            timed_out=sum(r.verdict is Verdict.TIMED_OUT for r in self.runs),
+            cancelled=sum(r.verdict is Verdict.CANCELLED for r in self.runs),
+            allowed_failures=sum(r.allowed_failure and r.verdict is not Verdict.PASSED for r in self.runs),
+            flaky=sum(r.flaky for r in self.runs),
+            not_awaited=sum(r.verdict is Verdict.NOT_AWAITED for r in self.runs),
         )
 
     @property
@@ -267,13 +265,11 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
     if outcome.interrupted_exit is not None:
         return Verdict.CANCELLED, outcome.interrupted_exit
     blocking = [r for r in outcome.runs if r.counts_against_gate]
-    if any(r.verdict is Verdict.FAILED or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
+    failing = (Verdict.FAILED, Verdict.NOT_AWAITED)  # not awaited: only beside the failure --fail-fast stopped at
+    if any(r.verdict in failing or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
         return Verdict.FAILED, ExitCode.FAILED
     if any(r.verdict is Verdict.ERROR or r.verdict is Verdict.CANCELLED for r in blocking):
         return Verdict.ERROR, ExitCode.API
-    if any(r.verdict is Verdict.NOT_AWAITED for r in blocking):
-        # --fail-fast stops only at a run that fails, so this is never reached alone; never pass on it.
-        return Verdict.FAILED, ExitCode.FAILED
     if any(r.verdict is Verdict.TIMED_OUT for r in blocking) and outcome.fail_on_timeout:
         return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
     if not outcome.runs:
@@ -282,29 +278,23 @@ def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
     return Verdict.PASSED, ExitCode.PASSED
 
 
-def unique_names(names: Iterable[tuple[str, int | None]]) -> list[str]:
-    """Make display names unique (GitLab drops testcases with duplicate names) by adding the run id."""
-    pairs = list(names)
-    totals: dict[str, int] = {}
-    for name, _ in pairs:
-        totals[name] = totals.get(name, 0) + 1
-    out: list[str] = []
-    taken: set[str] = set()
-    for name, run_id in pairs:
-        candidate = name if totals[name] == 1 else f"{name} (run {run_id})" if run_id is not None else name
-        base, n = candidate, 2
-        while candidate in taken:
-            candidate, n = f"{base} #{n}", n + 1
-        taken.add(candidate)
-        out.append(candidate)
-    return out
-
-
-def display_name(*, override: str | None, run: TestRun | None, blueprint_id: int | None, test_run_id: int | None) -> str:
-    if override:
-        return override
-    if run is not None and run.title and run.title.strip():
-        return " ".join(run.title.split())
-    if blueprint_id is not None:
-        return f"Blueprint {blueprint_id}"
-    return f"Test run {test_run_id}"
+def run_outcome(
+    run: TestRun | None, *, verdict: Verdict | None = None, problem: str | None = None, name: str | None = None,
+    test_run_id: int | None = None, blueprint_id: int | None = None, allowed_failure: bool = False,
+    api_problem: bool = False,
+) -> RunOutcome:
+    """The one way a RunOutcome is built (follow, saved files, tests). Without ``verdict`` the final ``run`` is
+    judged; the ids default to the run's; ``name`` (a configured name) wins over the title (see display_name)."""
+    if verdict is None:
+        if run is None:
+            raise ValueError("a run that never got a payload needs a verdict")
+        verdict, problem = judge_run(run)
+    if run is not None:
+        test_run_id = run.id if test_run_id is None else test_run_id
+        blueprint_id = run.blueprint_id if blueprint_id is None else blueprint_id
+    title = run.title if run is not None else None
+    return RunOutcome(
+        name=display_name(override=name, title=title, blueprint_id=blueprint_id, test_run_id=test_run_id),
+        verdict=verdict, test_run_id=test_run_id, blueprint_id=blueprint_id, run=run,
+        allowed_failure=allowed_failure, problem=problem, api_problem=api_problem,
+    )

@@ -10,14 +10,12 @@ import random
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from gate.clock import Clock
 from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
 from gate.model import TestRun
-from gate.retry import POLL_RETRY, RetryPolicy
-from gate.run_status import PollResult, RunStatus, Track, after_failure
-from gate.schedule import PROGRESS_SWEEP_S, Answer, Policy, Schedule, schedule_for
+from gate.run_status import PollResult, PollSettings, RunSource, RunStatus, Track, after_failure
+from gate.schedule import Answer, Policy, Schedule, schedule_for
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
 #: a twentieth of the time left at the start, so a short --timeout is not cut short by a whole second.
@@ -26,23 +24,7 @@ LAST_POLL_MARGIN_SHARE = 0.05
 MIN_INTERVAL_S = 0.1
 
 
-class RunSource(Protocol):
-    def get_test_run(self, run_id: int, *, timeout: float) -> TestRun: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class PollSettings:
-    interval_s: float = 5.0
-    concurrency: int = 8
-    #: Polls of a run start interval * (1 - uniform(0, jitter)) apart: spread so many gates do not hit the API
-    #: in step, yet never further apart than the interval, which bounds how late a final status is seen.
-    jitter: float = 0.1
-    retry: RetryPolicy = POLL_RETRY
-    #: Consecutive malformed answers before the run is reported as an API error.
-    max_malformed: int = 3
-    #: Which runs are polled when (gate/schedule.py): one lead run and sweeps, or every run every interval.
-    policy: Policy = Policy.LEAD
-    sweep_every_s: float = PROGRESS_SWEEP_S
+DEFAULT_SETTINGS = PollSettings()
 
 
 class Poller:
@@ -62,7 +44,7 @@ class Poller:
         clock: Clock,
         rng: random.Random,
         deadline: float,
-        settings: PollSettings = PollSettings(),
+        settings: PollSettings = DEFAULT_SETTINGS,
         on_settled: Callable[[RunStatus], None] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TextIO
 
-from gate.client_text import excerpt
 from gate.clock import Clock
+from gate.failures import excerpt
 from gate.model import RunOutcome, Verdict
 
 HEARTBEAT_S = 30.0

@@ -1,14 +1,35 @@
-"""What the poller learns about each run, and how one run backs off after failed requests."""
+"""What the poller is asked to do (PollSettings, a RunSource), what it learns about each run, and per-run backoff."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import random
+from typing import Protocol
 
 from gate.errors import ApiError, MalformedResponse, TransientApiError
 from gate.model import TestRun
-from gate.retry import RetryPolicy
+from gate.retry import POLL_RETRY, RetryPolicy
+from gate.schedule import PROGRESS_SWEEP_S, Policy
+
+
+class RunSource(Protocol):
+    def get_test_run(self, run_id: int, *, timeout: float) -> TestRun: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSettings:
+    interval_s: float = 5.0
+    concurrency: int = 8
+    #: Polls of a run start interval * (1 - uniform(0, jitter)) apart: spread so many gates do not hit the API
+    #: in step, yet never further apart than the interval, which bounds how late a final status is seen.
+    jitter: float = 0.1
+    retry: RetryPolicy = POLL_RETRY
+    #: Consecutive malformed answers before the run is reported as an API error.
+    max_malformed: int = 3
+    #: Which runs are polled when (gate/schedule.py): one lead run and sweeps, or every run every interval.
+    policy: Policy = Policy.LEAD
+    sweep_every_s: float = PROGRESS_SWEEP_S
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import MalformedResponse
-from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, display_name, judge_run, unique_names
+from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, run_outcome
+from gate.naming import unique_names
 from gate.payload import parse_test_run_response
 
 
@@ -20,8 +21,8 @@ def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:
         except (MalformedResponse, TypeError, ValueError, OverflowError, RecursionError) as exc:
             # Not only MalformedResponse: a hostile file may trip the parser in ways it did not foresee.
             why = exc.message if isinstance(exc, MalformedResponse) else f"unreadable content ({type(exc).__name__})"
-            rows[("bad", index)] = RunOutcome(
-                name=f"Saved response {index}", verdict=Verdict.ERROR, test_run_id=None, blueprint_id=None,
+            rows[("bad", index)] = run_outcome(
+                None, name=f"Saved response {index}", verdict=Verdict.ERROR,
                 problem=f"saved response {index} is not a test run: {why}", api_problem=True,
             )
             continue
@@ -37,14 +38,8 @@ def outcome_from_saved(payloads: list[Any], config: Config) -> Outcome:
 
 
 def _saved_outcome(run: TestRun, config: Config) -> RunOutcome:
+    name, allowed = config.name_for(run.blueprint_id), config.is_allowed_failure(run.blueprint_id)
     if run.is_final:
-        verdict, problem = judge_run(run)
-    else:
-        verdict = Verdict.ERROR
-        problem = f"still '{run.status}' when the response was saved: save it again after the run has finished"
-    return RunOutcome(
-        name=display_name(override=config.name_for(run.blueprint_id), run=run, blueprint_id=run.blueprint_id,
-                          test_run_id=run.id),
-        verdict=verdict, test_run_id=run.id, blueprint_id=run.blueprint_id, run=run,
-        allowed_failure=config.is_allowed_failure(run.blueprint_id), problem=problem,
-    )
+        return run_outcome(run, name=name, allowed_failure=allowed)
+    problem = f"still '{run.status}' when the response was saved: save it again after the run has finished"
+    return run_outcome(run, verdict=Verdict.ERROR, problem=problem, name=name, allowed_failure=allowed)

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
+from gate.clock import FakeClock
 from tests.support.cli import CliResult
+from tests.support.http_fixture import FixtureServer, serving
 from tests.support.keys import TEST_API_KEY
 
 _texts_key = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Virtual time starting at ``FakeClock.START``: retry, deadline and sandbox tests run without sleeping."""
+    return FakeClock()
+
+
+@pytest.fixture
+def server(clock: FakeClock) -> Iterator[FixtureServer]:
+    """A scriptable fake of the DocketQA API on 127.0.0.1 that stamps each request with ``clock``'s time."""
+    with serving(clock) as fixture:
+        yield fixture
 
 
 @pytest.fixture

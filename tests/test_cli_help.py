@@ -15,19 +15,29 @@ from tests.support.cli import REPO, CliResult, gate_command, run_child
 
 Cli = Callable[..., CliResult]
 COMMANDS = ("run", "wait", "report", "sandbox", "demo")
-GATE_OPTIONS = (
-    "--api-url URL", "--api-key-file PATH", "--config PATH", "--timeout DURATION", "--poll-interval DURATION",
-    "--fail-on-timeout, --no-fail-on-timeout", "--allow-failure BLUEPRINT_ID", "--junit PATH", "--json PATH",
-    "--summary PATH", "--junit-layout {test,step}", "--artifacts-dir DIR", "--concurrency N", "--debug",
+REPORT_OPTIONS = (
+    "--config PATH", "--allow-failure BLUEPRINT_ID", "--junit PATH", "--json PATH", "--summary PATH",
+    "--junit-layout {test,step}", "--artifacts-dir DIR", "--annotations, --no-annotations",
+    "--job-summary, --no-job-summary", "--debug",
+)  # fmt: skip
+#: What run and wait take beyond report's options: the API and waiting.
+NETWORK_OPTIONS = (
+    "--api-url URL", "--api-key-file PATH", "--timeout DURATION", "--poll-interval DURATION",
+    "--fail-on-timeout, --no-fail-on-timeout", "--concurrency N",
 )  # fmt: skip
 OWN_OPTIONS = {
-    "run": ("--blueprint ID[,ID...]",),
-    "wait": ("--test-run ID[,ID...]",),
-    "report": ("FILE [FILE ...]",),
+    "run": ("--blueprint ID[,ID...]", *REPORT_OPTIONS, *NETWORK_OPTIONS),
+    "wait": ("--test-run ID[,ID...]", *REPORT_OPTIONS, *NETWORK_OPTIONS),
+    "report": ("FILE [FILE ...]", *REPORT_OPTIONS),
     "sandbox": ("--host HOST", "--port PORT", "--scenario SCENARIO", "--key KEY", "--time-scale FACTOR"),
     "demo": ("--out DIR", "--scenario SCENARIO"),
 }
-ENVIRONMENT = ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", "HTTPS_PROXY, NO_PROXY ", "REQUESTS_CA_BUNDLE ")
+PROXY_ENVIRONMENT = ("HTTPS_PROXY, NO_PROXY ", "REQUESTS_CA_BUNDLE ")
+ENVIRONMENT = {
+    "run": ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
+    "wait": ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
+    "report": ("DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
+}
 EXIT_TABLE = (
     "  0    every run passed (allowed failures and, with --no-fail-on-timeout, timeouts do not count)",
     "  1    at least one run failed, or ended in a status the gate does not know",
@@ -39,6 +49,18 @@ EXIT_TABLE = (
     "  70   internal error (traceback only with --debug)",
     "  When several apply: 1 before 4 before 3.",
 )
+OWN_EXIT_TABLES = {
+    "sandbox": (
+        "  0    stopped with Ctrl-C (SIGINT) or SIGTERM",
+        "  2    usage error: an unknown scenario, a bad option, or an address already in use",
+        "  70   internal error (a bug: please report it)",
+    ),
+    "demo": (
+        "  0    the demo ran; it prints the exit code a real gate would have returned",
+        "  2    usage error: an unknown scenario, or an --out directory that cannot be written",
+        "  70   internal error (a bug: please report it)",
+    ),
+}
 
 
 def test_version_is_the_package_and_pyproject_version(cli: Cli) -> None:
@@ -50,20 +72,42 @@ def test_version_is_the_package_and_pyproject_version(cli: Cli) -> None:
     assert gate.__version__ == pyproject.group(1) == "1.0.0"
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_help_documents_options_environment_and_exit_codes(cli: Cli, command: str) -> None:
-    """`COMMAND --help` exits 0 and lists its options, the environment variables and the whole exit-code table."""
+@pytest.mark.parametrize("command", ["run", "wait", "report"])
+def test_every_gate_command_help_documents_options_environment_and_exit_codes(cli: Cli, command: str) -> None:
+    """`COMMAND --help` exits 0 and lists its options, the environment variables it reads and the exit-code table."""
     result = cli([command, "--help"])
     assert result.code == 0 and result.err == ""
     lines = result.out.splitlines()
     assert lines[0].startswith(f"usage: docketqa-gate {command} ")
-    options = OWN_OPTIONS[command] + (GATE_OPTIONS if command in ("run", "wait", "report") else ())
-    missing = [option for option in options if option not in result.out]
+    missing = [option for option in OWN_OPTIONS[command] if option not in result.out]
     assert not missing
     assert "Precedence: flag > environment > config file > default." in lines
-    assert all(any(line.startswith("  " + name) for line in lines) for name in ENVIRONMENT)
+    environment = lines[lines.index("environment:") + 1 : lines.index("exit codes:") - 1]
+    assert [line[2:].split("  ")[0] + " " for line in environment] == list(ENVIRONMENT[command])
     table = lines.index("exit codes:")
     assert tuple(lines[table + 1 : table + 1 + len(EXIT_TABLE)]) == EXIT_TABLE
+
+
+def test_report_help_lists_no_api_or_waiting_option_and_says_what_reaches_the_network(cli: Cli) -> None:
+    """`report --help` shows only options report uses, and says --artifacts-dir is its one use of the network."""
+    text = cli(["report", "--help"]).out
+    assert [option for option in NETWORK_OPTIONS if option.split(" ")[0].rstrip(",") in text] == []
+    assert "DOCKET_API_KEY" not in text and "DOCKET_API_URL" not in text
+    flat = " ".join(text.split())
+    assert "judge saved GET /test_run responses like a live run; only --artifacts-dir uses the network" in flat
+    assert "--artifacts-dir DIR download failing steps' screenshots and videos here" in flat
+
+
+@pytest.mark.parametrize("command", ["sandbox", "demo"])
+def test_sandbox_and_demo_help_show_their_own_exit_codes_and_no_gate_environment(cli: Cli, command: str) -> None:
+    """`sandbox --help` and `demo --help` list their options and their own exit codes, not the gate's variables."""
+    result = cli([command, "--help"])
+    assert result.code == 0 and result.err == ""
+    assert not [option for option in OWN_OPTIONS[command] if option not in result.out]
+    lines = result.out.splitlines()
+    assert "environment:" not in lines and "DOCKET_" not in result.out and "Precedence" not in result.out
+    table = lines.index("exit codes:")
+    assert tuple(lines[table + 1 :]) == OWN_EXIT_TABLES[command]
 
 
 def test_top_level_help_lists_every_command_and_the_exit_codes(cli: Cli) -> None:

@@ -6,12 +6,11 @@ import datetime as dt
 import email.utils
 import gzip
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from gate import __version__
-from gate.client import TRIGGER_PATH, UNCERTAIN_HINT, ApiClient
+from gate.client import TRIGGER_PATH, ApiClient
 from gate.errors import (
     ApiError,
     AuthError,
@@ -19,6 +18,7 @@ from gate.errors import (
     TransientApiError,
     TriggerUncertain,
 )
+from gate.failures import UNCERTAIN_HINT
 from tests.support.http_fixture import (
     FixtureServer,
     Reply,
@@ -32,12 +32,6 @@ from tests.support.http_fixture import (
 from tests.support.keys import TEST_API_KEY
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serving() as fixture:
-        yield fixture
 
 
 @pytest.fixture

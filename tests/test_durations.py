@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.durations import format_duration, parse_duration
+from gate.durations import format_duration, format_setting_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -75,3 +75,13 @@ def test_format_duration(seconds: float, text: str) -> None:
 def test_formatted_durations_parse_back_closely(seconds: float) -> None:
     """What the gate prints can be pasted back as a flag value, within the printed precision."""
     assert abs(parse_duration(format_duration(seconds)) - seconds) <= 30.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1800.0, "30m"), (5400.0, "1h30m"), (45.0, "45s"), (0.3, "0.3s"), (3661.0, "1h1m1s"), (0.0, "0s"), (5.0, "5s")],
+)
+def test_format_setting_duration(seconds: float, text: str) -> None:
+    """A deadline reads as users write the setting: units that are zero are left out."""
+    assert format_setting_duration(seconds) == text
+    assert parse_duration(text) == pytest.approx(seconds)

@@ -11,7 +11,7 @@ import random
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -39,7 +39,7 @@ from tests.support.http_fixture import (
 from tests.support.keys import TEST_API_KEY
 from tests.support.paths import TESTS
 
-START = 1000.0
+START = FakeClock.START  # where the clock fixture's virtual time begins
 WALL = dt.datetime(2025, 7, 3, tzinfo=dt.timezone.utc)
 DASHBOARD_HINT = "check https://app.docketqa.com/dashboard before re-running"
 
@@ -57,17 +57,6 @@ class InterruptingClock(FakeClock):
         if self.remaining == 0:
             raise Interrupted(self.signum)
         super().sleep(seconds)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[FixtureServer]:
-    with serving(clock) as fixture:
-        yield fixture
 
 
 def config(url: str, *, blueprints: tuple[Blueprint, ...] = (), runs: tuple[int, ...] = (), **options: object) -> Config:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from gate.errors import ExitCode, MalformedResponse
-from gate.model import Outcome, RunOutcome, StepState, Verdict, decide, judge_run, unique_names
+from gate.model import Outcome, RunOutcome, StepState, Verdict, decide, judge_run, parse_api_time, run_outcome
+from gate.naming import unique_names
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 
@@ -164,3 +165,33 @@ def test_interrupted_outcome_exits_with_the_signal_code() -> None:
 def test_unique_names_disambiguates_duplicate_titles_by_run_id() -> None:
     """Duplicate titles get the run id so GitLab keeps every testcase."""
     assert unique_names([("Login", 1), ("Login", 2), ("Cart", 3)]) == ["Login (run 1)", "Login (run 2)", "Cart"]
+
+
+def test_run_outcome_judges_a_final_run_and_names_it_by_configured_name_title_or_id() -> None:
+    """A configured name wins over the title; a run with no payload is named by its blueprint, else its run id."""
+    run = parse_test_run_response(seed())
+    judged = run_outcome(run)
+    assert (judged.name, judged.verdict, judged.test_run_id, judged.blueprint_id) == ("Login Flow", Verdict.FAILED, 38, 180)
+    assert judged.problem == judge_run(run)[1]
+    assert run_outcome(run, name="Sign in").name == "Sign in"
+    assert run_outcome(None, verdict=Verdict.ERROR, blueprint_id=185).name == "Blueprint 185"
+    assert run_outcome(None, verdict=Verdict.TIMED_OUT, test_run_id=41).name == "Test run 41"
+    with pytest.raises(ValueError, match="needs a verdict"):
+        run_outcome(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-07-03T01:38:03.020496Z", "2025-07-03T01:38:03.020496+00:00"),
+        ("2025-07-03T03:38:03+02:00", "2025-07-03T03:38:03+02:00"),
+        ("2025-07-03T01:38:03", "2025-07-03T01:38:03+00:00"),  # no offset: DocketQA means UTC
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_api_times_parse_with_utc_as_the_default_offset(text: str | None, expected: str | None) -> None:
+    """One parser reads every DocketQA time; what does not parse is None, never an exception."""
+    parsed = parse_api_time(text)
+    assert (parsed.isoformat() if parsed else None) == expected

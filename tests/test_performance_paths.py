@@ -17,8 +17,9 @@ from gate.clock import FakeClock
 from gate.config import Command, Config
 from gate.model import Outcome, TestRun
 from gate.payload import parse_test_run_response
-from gate.poller import Poller, PollSettings
+from gate.poller import Poller
 from gate.reports.result_json import render_json, render_json_text
+from gate.run_status import PollSettings
 from gate.saved import outcome_from_saved
 from tests.support.http_fixture import json_reply, make_client, run_body, serving
 from tests.support.keys import TEST_API_KEY

@@ -6,36 +6,21 @@ import datetime as dt
 import email.utils
 import itertools
 import random
-from collections.abc import Iterator
-
-import pytest
 
 from gate.clock import FakeClock
-from gate.poller import Poller, PollSettings
+from gate.poller import Poller
 from gate.retry import RetryPolicy
-from gate.run_status import PollResult
+from gate.run_status import PollResult, PollSettings
 from tests.support.http_fixture import (
     FixtureServer,
     Reply,
     json_reply,
     make_client,
     run_body,
-    serving,
 )
 
 WALL = dt.datetime(2025, 7, 3, 1, 38, 3, tzinfo=dt.timezone.utc)
-START = 1000.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[FixtureServer]:
-    with serving(clock) as fixture:
-        yield fixture
+START = FakeClock.START  # where the clock fixture's virtual time begins
 
 
 def follow(

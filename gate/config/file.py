@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gate.config import Blueprint
-from gate.config.settings import FileShape, Setting, file_keys, file_sections
+from gate.config.settings import FileShape, Setting, file_keys, file_sections, rows
 from gate.config.sources import Given, Layer
 from gate.config.values import os_reason, parse_bool, parse_id, show
+from gate.config.yaml_nodes import (
+    ACCEPTED,
+    NULL_TAG,
+    PLAIN_TAGS,
+    YAML_TAG,
+    kind,
+    remedy,
+    typed,
+    value_of,
+    yaml_problem,
+)
 
 if TYPE_CHECKING:
     from yaml.nodes import MappingNode, Node
@@ -19,9 +30,6 @@ MAX_CONFIG_BYTES = 1_000_000
 #: How the mistake of giving a section something other than a mapping is explained.
 SECTION_EXAMPLES = {"reports": "{junit: PATH, json: PATH}"}
 ENTRY_KEYS = ("id", "name", "allow_failure")
-_YAML_TAG = "tag:yaml.org,2002:"
-_PLAIN_TAGS = frozenset(_YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
-_NULL_TAG = _YAML_TAG + "null"
 
 
 def read_config_file(path: Path, *, display: str, origin: str | None) -> Layer:
@@ -31,14 +39,14 @@ def read_config_file(path: Path, *, display: str, origin: str | None) -> Layer:
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         where = f"{origin}: cannot read {show(display)}" if origin else f"{display}: cannot read"
-        return Layer(problems=(f"{where}: {os_reason(exc)}",))
+        return unusable(f"{where}: {os_reason(exc)}")
     if len(data) > MAX_CONFIG_BYTES:
-        return Layer(problems=(f"{display}: larger than 1 MB; is this the right file?",))
+        return unusable(f"{display}: larger than 1 MB; is this the right file?")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return Layer(problems=(f"{display}:{line}: not UTF-8 text; save the file as UTF-8",))
+        return unusable(f"{display}:{line}: not UTF-8 text; save the file as UTF-8")
     return parse_config_text(text, display=display)
 
 
@@ -51,17 +59,23 @@ def parse_config_text(text: str, *, display: str) -> Layer:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}" if mark else ""
-        return Layer(problems=(f"{display}{at}: invalid YAML: {_yaml_problem(exc)}",))
+        return unusable(f"{display}{at}: invalid YAML: {yaml_problem(exc)}")
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        return Layer(problems=(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed",))
+        return unusable(f"{display}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed")
     except (yaml.YAMLError, RecursionError):
-        return Layer(problems=(f"{display}: invalid YAML: nested too deeply or unreadable",))
-    if root is None or root.tag == _NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
+        return unusable(f"{display}: invalid YAML: nested too deeply or unreadable")
+    if root is None or root.tag == NULL_TAG:  # empty, only comments, or a bare "---" / "~": no settings
         return Layer()
     walker = _Walker(display)
     walker.top(root)
-    return Layer(walker.values, tuple(walker.problems))
+    return Layer(walker.values, tuple(walker.problems), failed=frozenset(walker.failed))
+
+
+def unusable(problem: str) -> Layer:
+    """A file that could not be read at all: every setting it may hold counts as given wrongly, so no
+    "no blueprints to run" is added to the one problem that matters."""
+    return Layer(problems=(problem,), failed=frozenset(row.name for row in rows() if row.file_key))
 
 
 def top_keys() -> tuple[str, ...]:
@@ -76,6 +90,8 @@ class _Walker:
         self.display = display
         self.values: dict[str, Given] = {}
         self.problems: list[str] = []
+        #: Settings whose value has a problem (their "missing" hint would be noise).
+        self.failed: set[str] = set()
 
     def where(self, node: Node, path: str) -> str:
         return f"{self.display}:{node.start_mark.line + 1}: {path}"
@@ -87,7 +103,8 @@ class _Walker:
         from yaml.nodes import MappingNode
 
         if not isinstance(root, MappingNode):
-            self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {_kind(root)}")
+            self.problem(root, "top level", what=f"expected a mapping of settings (key: value), got {kind(root)}")
+            self.failed.update(row.name for row in rows() if row.file_key)
             return
         keys = file_keys()
         for name, path, node in self.items(root, "", allowed=top_keys()):
@@ -97,19 +114,24 @@ class _Walker:
                 self.section(name, node)
 
     def setting(self, row: Setting, node: Node, *, path: str) -> None:
+        before = len(self.problems)
         if row.file_shape is FileShape.BLUEPRINTS:
             self.blueprints(row.name, node, path)
         elif row.file_shape is FileShape.IDS:
             self.values[row.name] = Given(tuple(self.id_list(node, path)), self.where(node, path))
         else:
-            nullable = row.file_shape is FileShape.PATH_OR_NULL
-            self.scalar(row.name, node, path=path, expected=row.file_expects or "a value", nullable=nullable)
+            expected = row.file_expects or row.file_shape.value
+            text = self.text(node, path, expected=expected, accepts=ACCEPTED[row.file_shape])
+            if text is not _MISSING:
+                self.values[row.name] = Given(text, self.where(node, path))
+        if len(self.problems) > before:
+            self.failed.add(row.name)
 
     def section(self, name: str, node: Node) -> None:
         from yaml.nodes import MappingNode
 
         if not isinstance(node, MappingNode):
-            self.problem(node, name, what=f"expected a mapping such as {SECTION_EXAMPLES[name]}, got {_kind(node)}")
+            self.problem(node, name, what=f"expected a mapping such as {SECTION_EXAMPLES[name]}, got {kind(node)}")
             return
         keys = file_keys(name)
         for key, path, value in self.items(node, name, allowed=tuple(keys)):
@@ -123,7 +145,7 @@ class _Walker:
         seen: dict[str, int] = {}
         for key, value in node.value:
             if not isinstance(key, ScalarNode):
-                self.problem(key, parent or "top level", what=f"keys must be plain names, got {_kind(key)}")
+                self.problem(key, parent or "top level", what=f"keys must be plain names, got {kind(key)}")
                 continue
             path = f"{parent}.{key.value}" if parent else key.value
             if key.value in seen:
@@ -136,40 +158,38 @@ class _Walker:
             found.append((key.value, path, value))
         return found
 
-    def scalar(self, name: str, node: Node, *, path: str, expected: str, nullable: bool = False) -> None:
-        text = self.text(node, path, expected=expected, nullable=nullable)
-        if text is not _MISSING:
-            self.values[name] = Given(text, self.where(node, path))
-
-    def text(self, node: Node, path: str, *, expected: str, nullable: bool = False) -> str | None | object:
+    def text(self, node: Node, path: str, *, expected: str, accepts: frozenset[str]) -> str | None | object:
         """The scalar's source text (so `1:30` is not read as sexagesimal 90), None for an allowed null."""
         from yaml.nodes import ScalarNode
 
-        if not isinstance(node, ScalarNode) or (node.tag == _NULL_TAG and not nullable):
-            self.problem(node, path, what=f"expected {expected}, got {_kind(node)}")
+        if not isinstance(node, ScalarNode) or (node.tag == NULL_TAG and NULL_TAG not in accepts):
+            self.problem(node, path, what=f"expected {expected}, got {kind(node)}")
             return _MISSING
-        if node.tag not in _PLAIN_TAGS:
-            self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(_YAML_TAG, '!!'))} is not allowed here")
+        if node.tag not in PLAIN_TAGS:
+            self.problem(node, path, what=f"the YAML tag {show(node.tag.replace(YAML_TAG, '!!'))} is not allowed here")
             return _MISSING
-        return None if node.tag == _NULL_TAG else node.value
+        if node.tag not in accepts:
+            self.problem(node, path, what=f"expected {expected}, got {typed(node)}{remedy(node, accepts)}")
+            return _MISSING
+        return None if node.tag == NULL_TAG else node.value
 
     def blueprints(self, name: str, node: Node, key_path: str) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, key_path, what=f"expected a list of blueprint ids or id/name entries, got {_kind(node)}")
+            self.problem(node, key_path, what=f"expected a list of blueprint ids or id/name entries, got {kind(node)}")
             return
         entries: list[Blueprint] = []
         first_line: dict[int, int] = {}
         for index, item in enumerate(node.value):
             path = f"{key_path}[{index}]"
             if isinstance(item, MappingNode):
-                entry, id_node, id_path = self.entry(item, path), _value_of(item, "id"), f"{path}.id"
+                entry, id_node, id_path = self.entry(item, path), value_of(item, "id"), f"{path}.id"
             elif isinstance(item, ScalarNode):
                 number = self.id(item, path)
                 entry, id_node, id_path = (Blueprint(id=number) if number else None), item, path
             else:
-                self.problem(item, path, what=f"expected a blueprint id or an id/name entry, got {_kind(item)}")
+                self.problem(item, path, what=f"expected a blueprint id or an id/name entry, got {kind(item)}")
                 continue
             if entry is None or id_node is None:
                 continue
@@ -194,14 +214,14 @@ class _Walker:
         return Blueprint(id=number, name=name, allow_failure=bool(allow))
 
     def name(self, node: Node, path: str) -> str | None:
-        raw = self.text(node, path, expected="a display name")
+        raw = self.text(node, path, expected="a display name", accepts=ACCEPTED[FileShape.TEXT])
         if isinstance(raw, str) and not raw.strip():
             self.problem(node, path, what="the display name is empty")
         # One line: names end up in table cells and testcase names.
         return " ".join(raw.split()) if isinstance(raw, str) and raw.strip() else None
 
     def boolean(self, node: Node, path: str) -> bool | None:
-        raw = self.text(node, path, expected="true or false")
+        raw = self.text(node, path, expected="true or false", accepts=ACCEPTED[FileShape.BOOLEAN])
         if not isinstance(raw, str):
             return None
         try:
@@ -211,7 +231,7 @@ class _Walker:
             return None
 
     def id(self, node: Node, path: str) -> int | None:
-        raw = self.text(node, path, expected="a positive integer id")
+        raw = self.text(node, path, expected="a positive integer id", accepts=ACCEPTED[FileShape.WHOLE_NUMBER])
         if not isinstance(raw, str):
             return None
         try:
@@ -224,7 +244,7 @@ class _Walker:
         from yaml.nodes import SequenceNode
 
         if not isinstance(node, SequenceNode):
-            self.problem(node, path, what=f"expected a list of blueprint ids, got {_kind(node)}")
+            self.problem(node, path, what=f"expected a list of blueprint ids, got {kind(node)}")
             return []
         ids: list[int] = []
         first_line: dict[int, int] = {}
@@ -241,19 +261,6 @@ class _Walker:
 _MISSING = object()
 
 
-def _value_of(node: MappingNode, name: str) -> Node | None:
-    return next((value for key, value in node.value if getattr(key, "value", None) == name), None)
-
-
-def _yaml_problem(exc: Any) -> str:
-    """PyYAML's context and problem as one line ("while parsing a flow sequence, expected ',' or ']' ...")."""
-    parts = [str(part) for part in (exc.context, exc.problem) if part]
-    what = " ".join(", ".join(parts or ["unreadable"]).split())
-    if "'\\t'" in what:
-        what += " (indent with spaces: YAML does not allow tabs there)"
-    return what
-
-
 def _unknown(name: str, allowed: tuple[str, ...]) -> str:
     if name == "api_key":
         # Never in a committed file: it would be readable by anyone with the repository.
@@ -262,18 +269,6 @@ def _unknown(name: str, allowed: tuple[str, ...]) -> str:
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
     return f"unknown key; known keys: {', '.join(sorted(allowed))}"
-
-
-def _kind(node: Node) -> str:
-    from yaml.nodes import MappingNode, SequenceNode
-
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if node.tag == _NULL_TAG:
-        return "nothing (null)"
-    return f"the value {show(str(node.value))}"
 
 
 __all__ = ["ENTRY_KEYS", "MAX_CONFIG_BYTES", "parse_config_text", "read_config_file", "top_keys"]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from gate import PROG
 from gate.config import Command
 from gate.config.settings import FlagKind, Setting, rows
 from gate.errors import UsageError
 
-PROG = "docketqa-gate"
 UNRECOGNIZED = "unrecognized arguments: "
+#: A value that argparse would take for an option: "-5s", "-1", "-.5".
+_NEGATIVE = re.compile(r"-[0-9.]")
 KEY_FLAG_REFUSED = (
     "the API key is never accepted as a flag value (it would show in process lists and shell history): "
     "set DOCKET_API_KEY (a masked CI secret) or pass --api-key-file PATH"
@@ -36,19 +39,29 @@ exit codes:
 PRECEDENCE_HELP = "Precedence: flag > environment > config file > default.\n\n"
 
 
-def environment_help() -> str:
-    """The ``environment:`` section of --help: every setting's variable, then the ones requests honours."""
-    lines = [(row.env, row.env_help) for row in rows() if row.env and row.env_help]
+def environment_help(command: Command | None = None) -> str:
+    """The ``environment:`` section of --help: the variables of the command's settings (alphabetical), then the
+    ones requests honours."""
+    lines = sorted((row.env, row.env_help) for row in rows(command) if row.env and row.env_help)
     return "environment:\n" + "".join(f"  {name:<21}  {text}\n" for name, text in [*lines, *OTHER_VARIABLES])
 
 
-def epilog() -> str:
-    """What follows the options in the gate's --help: precedence, environment, exit codes."""
-    return PRECEDENCE_HELP + environment_help() + "\n" + EXIT_CODES_HELP
+def epilog(command: Command | None = None) -> str:
+    """What follows the options in the gate's --help (a command's, or the overview's): precedence, environment,
+    exit codes."""
+    return PRECEDENCE_HELP + environment_help(command) + "\n" + EXIT_CODES_HELP
 
 
 class GateArgumentParser(argparse.ArgumentParser):
-    """Parse errors become one ``UsageError`` line (exit 2 via cli.main) instead of usage text on stderr."""
+    """Parse errors become one ``UsageError`` line (exit 2 via cli.main) instead of usage text on stderr;
+    options may come before the command, and a value may start with '-'."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if args is not None:
+            args = _values_attached(self, _command_first(self, list(args)))
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         if message.startswith(UNRECOGNIZED):
@@ -64,6 +77,46 @@ def parse_arguments(parser: argparse.ArgumentParser, args: list[str]) -> argpars
         prog = f"{PROG} {command}" if command else PROG
         raise UsageError(UNRECOGNIZED + " ".join(_shown(token) for token in extras) + f" (see '{prog} --help')")
     return namespace
+
+
+def _command_first(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """``--junit j.xml report FILE`` -> ``report --junit j.xml FILE``: options written before the command are the
+    command's (as users of git or docker expect). Anything else before the command is left for argparse to refuse."""
+    commands = _subparsers(parser)
+    known = {name: action for sub in commands.values() for name, action in sub._option_string_actions.items()}
+    index = 0
+    while index < len(args) and args[index] not in commands:
+        name = args[index].split("=", 1)[0]
+        if name not in known or name in parser._option_string_actions:  # -h, --version, --api-key, a typo
+            return args
+        index += 2 if known[name].nargs is None and "=" not in args[index] else 1
+    if index == 0 or index >= len(args):
+        return args
+    return [args[index], *args[:index], *args[index + 1 :]]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _values_attached(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """``--timeout -5s`` -> ``--timeout=-5s``: argparse takes a value that starts with '-' for an option and says
+    "expected one argument"; attached, it reaches the setting's own check, which says what range is allowed."""
+    attached: list[str] = []
+    index = 0
+    while index < len(args):
+        action = parser._option_string_actions.get(args[index])
+        value = args[index + 1] if index + 1 < len(args) else ""
+        if action is not None and action.nargs is None and _NEGATIVE.match(value):
+            attached.append(f"{args[index]}={value}")
+            index += 2
+        else:
+            attached.append(args[index])
+            index += 1
+    return attached
 
 
 def _shown(token: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.config import DEFAULT_CONFIG_FILE, Blueprint, Command, Config, ReportPaths
-from gate.config.file import read_config_file
+from gate.config.file import read_config_file, unusable
 from gate.config.settings import setting
 from gate.config.sources import (
     ACTION_HINTS,
@@ -77,7 +77,7 @@ class _Picker:
         self.layers = layers
         self.problems = problems
         #: Settings given somewhere with a wrong value (their "missing" hint would be noise).
-        self.failed: set[str] = set()
+        self.failed: set[str] = set().union(*(layer.failed for layer in layers))
         for index, layer in enumerate(layers):
             for problem in layer.problems:
                 problems.add(index, problem)
@@ -231,7 +231,7 @@ def _config_file_layer(layers: Sequence[Layer], *, cwd: Path) -> tuple[Layer, Pa
     try:
         path = parse_path(str(explicit.value))
     except ValueError as exc:
-        return Layer(problems=(f"{explicit.source}: {exc}",)), None, None
+        return unusable(f"{explicit.source}: {exc}"), None, None
     display = str(path)
     return read_config_file(cwd / path, display=display, origin=explicit.source), cwd / path, display
 

@@ -42,9 +42,12 @@ class FlagKind(enum.Enum):
 
 
 class FileShape(enum.Enum):
-    """What the config-file key holds; the file reader checks the shape and reports it with line and key path."""
+    """What the config-file key holds; the file reader checks the YAML type and reports it with line and key path."""
 
-    SCALAR = "scalar"
+    TEXT = "text"
+    DURATION = "duration"  # text or a number of seconds
+    BOOLEAN = "boolean"
+    WHOLE_NUMBER = "whole number"
     PATH_OR_NULL = "path or null"
     IDS = "list of ids"
     BLUEPRINTS = "list of blueprints"
@@ -68,7 +71,7 @@ class Setting:
     env_help: str | None = None
     file_key: str | None = None  #: ``timeout`` or ``reports.junit``
     file_expects: str | None = None  #: what to write, for the file's error messages
-    file_shape: FileShape = FileShape.SCALAR
+    file_shape: FileShape = FileShape.TEXT
     action_input: str | None = None
     secret: bool = False  #: the value is wrapped in a Secret the moment it is read
 
@@ -82,8 +85,10 @@ class Setting:
         return f"argument {self.metavar}" if self.kind is FlagKind.ARGUMENTS else f"flag {self.flag}"
 
 
-_API, _WAITING, _REPORTS = "DocketQA API", "waiting", "reports"
+_CONFIGURATION, _API, _WAITING, _REPORTS = "configuration", "DocketQA API", "waiting", "reports"
 _DEFAULT_REPORTS = ReportPaths()
+#: Settings for talking to DocketQA and waiting: ``report`` reads saved responses and takes none of them.
+_ONLINE = frozenset({Command.RUN, Command.WAIT})
 _BOOLEAN = "true or false"
 
 #: Every setting, in --help order (the groups are printed in the order they first appear).
@@ -99,43 +104,44 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("report_files", "saved response JSON: one test run object or a list of them", parse_paths, default=(),
             commands=frozenset({Command.REPORT}), metavar="FILE", kind=FlagKind.ARGUMENTS),
     Setting("api_key", "the API key (keep it in a masked CI secret); or use --api-key-file PATH", None,
-            commands=frozenset({Command.RUN, Command.WAIT}), env="DOCKET_API_KEY",
+            commands=_ONLINE, env="DOCKET_API_KEY",
             env_help="the API key (keep it in a masked CI secret); or use --api-key-file PATH",
             action_input="api-key", secret=True),
+    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
+            flag="--config", metavar="PATH", group=_CONFIGURATION, env="DOCKET_CONFIG",
+            env_help="config file (default: .docketqa.yml in the working directory, if present)",
+            action_input="config"),
+    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
+            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
+            kind=FlagKind.REPEATABLE, group=_CONFIGURATION, file_key="allow_failures", file_shape=FileShape.IDS,
+            action_input="allow-failures"),
     Setting("api_url", "API base URL (env DOCKET_API_URL; default https://api.docketqa.com); "
             "https only, except for a loopback host", parse_api_url, default=DEFAULT_API_URL,
-            flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
+            commands=_ONLINE, flag="--api-url", metavar="URL", group=_API, env="DOCKET_API_URL",
             env_help="API base URL (default https://api.docketqa.com); --api-url overrides it",
             file_key="api_url", file_expects="a URL such as https://api.docketqa.com", action_input="api-url"),
     Setting("api_key_file", "read the API key from this file (else env DOCKET_API_KEY)", parse_path,
-            flag="--api-key-file", metavar="PATH", group=_API),
-    Setting("config", "config file (env DOCKET_CONFIG; default .docketqa.yml if present)", parse_path,
-            flag="--config", metavar="PATH", group=_API, env="DOCKET_CONFIG",
-            env_help="config file (default: .docketqa.yml in the working directory, if present)",
-            action_input="config"),
+            commands=_ONLINE, flag="--api-key-file", metavar="PATH", group=_API),
     Setting("concurrency", "at most N requests in flight, 1..32 (default 8)", parse_concurrency,
-            default=DEFAULT_CONCURRENCY, flag="--concurrency", metavar="N", group=_API, file_key="concurrency",
-            file_expects="a whole number from 1 to 32"),
+            default=DEFAULT_CONCURRENCY, commands=_ONLINE, flag="--concurrency", metavar="N", group=_API,
+            file_key="concurrency", file_expects="a whole number from 1 to 32", file_shape=FileShape.WHOLE_NUMBER),
     Setting("timeout", "overall deadline: 90, 90s, 15m, 1h, 1h30m (default 30m)", parse_timeout,
-            default=DEFAULT_TIMEOUT_S, flag="--timeout", metavar="DURATION", group=_WAITING, file_key="timeout",
-            file_expects="a duration such as 30m", action_input="timeout"),
+            default=DEFAULT_TIMEOUT_S, commands=_ONLINE, flag="--timeout", metavar="DURATION", group=_WAITING,
+            file_key="timeout", file_expects="a duration such as 30m", file_shape=FileShape.DURATION,
+            action_input="timeout"),
     Setting("poll_interval", "poll the lead run (every run when failing fast) this often, at least 0.1s "
-            "(default 5s)", parse_poll_interval,
-            default=DEFAULT_POLL_INTERVAL_S, flag="--poll-interval", metavar="DURATION", group=_WAITING,
-            file_key="poll_interval", file_expects="a duration such as 5s", action_input="poll-interval"),
+            "(default 5s)", parse_poll_interval, default=DEFAULT_POLL_INTERVAL_S, commands=_ONLINE,
+            flag="--poll-interval", metavar="DURATION", group=_WAITING, file_key="poll_interval",
+            file_expects="a duration such as 5s", file_shape=FileShape.DURATION, action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
-            "--no-fail-on-timeout they are a warning", parse_bool, default=True, flag="--fail-on-timeout",
-            kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout", file_expects=_BOOLEAN,
-            action_input="fail-on-timeout"),
+            "--no-fail-on-timeout they are a warning", parse_bool, default=True, commands=_ONLINE,
+            flag="--fail-on-timeout", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout",
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="fail-on-timeout"),
     Setting("fail_fast", "stop at the first run that fails (allowed failures aside), exit 1; runs still going "
             "are reported as not awaited; polls every run every interval (default off: one lead run is polled "
-            "every interval, the others when it finishes)", parse_bool, default=False,
-            commands=frozenset({Command.RUN, Command.WAIT}), flag="--fail-fast", kind=FlagKind.SWITCH,
-            group=_WAITING, file_key="fail_fast", file_expects=_BOOLEAN, action_input="fail-fast"),
-    Setting("allow_failures", "quarantine: report this blueprint's failures but never fail the gate; repeatable",
-            parse_id_list_value, default=(), flag="--allow-failure", metavar="BLUEPRINT_ID",
-            kind=FlagKind.REPEATABLE, group=_WAITING, file_key="allow_failures", file_shape=FileShape.IDS,
-            action_input="allow-failures"),
+            "every interval, the others when it finishes)", parse_bool, default=False, commands=_ONLINE,
+            flag="--fail-fast", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_fast", file_expects=_BOOLEAN,
+            file_shape=FileShape.BOOLEAN, action_input="fail-fast"),
     Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
             default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
             file_expects="a path (or null for no JUnit file)", file_shape=FileShape.PATH_OR_NULL,
@@ -155,10 +161,10 @@ SETTINGS: tuple[Setting, ...] = (
             file_shape=FileShape.PATH_OR_NULL, action_input="artifacts-dir"),
     Setting("annotations", "annotate failed, timed-out, flaky and quarantined runs in CI (default on)", parse_bool,
             default=True, flag="--annotations", kind=FlagKind.SWITCH, group=_REPORTS, file_key="annotations",
-            file_expects=_BOOLEAN, action_input="annotations"),
+            file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="annotations"),
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
-            action_input="job-summary"),
+            file_shape=FileShape.BOOLEAN, action_input="job-summary"),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

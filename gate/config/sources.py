@@ -30,6 +30,8 @@ class Layer:
 
     values: Mapping[str, Given] = dataclasses.field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    #: Settings this source gave wrongly (or may have given, when it could not be read at all).
+    failed: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = set(self.values) - names()

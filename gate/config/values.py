@@ -76,17 +76,29 @@ def parse_id_list(texts: Iterable[str]) -> tuple[int, ...]:
 
 
 def parse_timeout(text: str) -> float:
-    seconds = parse_duration(text)
+    seconds = _signed_duration(text)
     if not 0 < seconds <= MAX_TIMEOUT_S:
         raise ValueError(f"the timeout must be more than 0s and at most 24h, got {show(text)}")
     return seconds
 
 
 def parse_poll_interval(text: str) -> float:
-    seconds = parse_duration(text)
+    seconds = _signed_duration(text)
     if not MIN_POLL_INTERVAL_S <= seconds <= MAX_POLL_INTERVAL_S:
         raise ValueError(f"the poll interval must be between 0.1s and 1h, got {show(text)}")
     return seconds
+
+
+def _signed_duration(text: str) -> float:
+    """Seconds, negative for ``-5s``: a duration with a minus is refused by the range check, which says what is
+    allowed, rather than as "not a duration"."""
+    cleaned = text.strip()
+    if cleaned.startswith("-"):
+        try:
+            return -parse_duration(cleaned[1:])
+        except ValueError:
+            pass
+    return parse_duration(text)
 
 
 def parse_concurrency(text: str) -> int:

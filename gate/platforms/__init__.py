@@ -1,15 +1,40 @@
-"""Pick the CI adapter from the environment it is given (never read at import time)."""
+"""The CI platform: GitHub, GitLab or local, picked from the environment it is given (never read at import time).
+
+Every ``GITHUB_*`` variable the gate reads is read in this package. The adapters load on first use (PEP 562),
+so the CLI can ask ``is_action_entry_point`` without importing them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gate.platforms.base import OUTPUT_NAMES, Platform
-from gate.platforms.github import GitHubPlatform
-from gate.platforms.gitlab import GitLabPlatform
-from gate.platforms.local import LocalPlatform
+if TYPE_CHECKING:
+    from gate.platforms.base import OUTPUT_NAMES, Platform
+    from gate.platforms.github import GitHubPlatform
+    from gate.platforms.gitlab import GitLabPlatform
+    from gate.platforms.local import LocalPlatform
+
+_EXPORTS = {
+    "OUTPUT_NAMES": "base",
+    "Platform": "base",
+    "GitHubPlatform": "github",
+    "GitLabPlatform": "gitlab",
+    "LocalPlatform": "local",
+}
+
+
+def in_github_actions(env: Mapping[str, str]) -> bool:
+    """True in a GitHub Actions job (the runner sets ``GITHUB_ACTIONS=true``)."""
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def is_action_entry_point(args: Sequence[str], env: Mapping[str, str]) -> bool:
+    """True when the process is the GitHub Action itself: no arguments in a GitHub Actions job, so the settings
+    come from the action's ``INPUT_*`` variables."""
+    return not args and in_github_actions(env)
 
 
 def detect(
@@ -21,7 +46,11 @@ def detect(
     job_summary: bool = True,
 ) -> Platform:
     """GitHub when ``GITHUB_ACTIONS=true``, else GitLab when ``GITLAB_CI=true``, else local."""
-    if env.get("GITHUB_ACTIONS") == "true":
+    from gate.platforms.github import GitHubPlatform
+    from gate.platforms.gitlab import GitLabPlatform
+    from gate.platforms.local import LocalPlatform
+
+    if in_github_actions(env):
         return GitHubPlatform(
             stdout=stdout, workspace=workspace, env=dict(env), annotations=annotations, job_summary=job_summary
         )
@@ -30,4 +59,20 @@ def detect(
     return LocalPlatform(stdout=stdout, workspace=workspace)
 
 
-__all__ = ["OUTPUT_NAMES", "GitHubPlatform", "GitLabPlatform", "LocalPlatform", "Platform", "detect"]
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gate.platforms' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"gate.platforms.{module}"), name)
+
+
+__all__ = [
+    "OUTPUT_NAMES",
+    "GitHubPlatform",
+    "GitLabPlatform",
+    "LocalPlatform",
+    "Platform",
+    "detect",
+    "in_github_actions",
+    "is_action_entry_point",
+]

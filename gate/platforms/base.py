@@ -11,6 +11,7 @@ from typing import Protocol
 from gate.errors import ExitCode
 from gate.model import Outcome, RunOutcome, Step, StepState, Verdict, is_web_url
 from gate.reports.escape import truncate, unicode_safe
+from gate.reports.run_text import STEP_MARKERS
 from gate.secret import Secret
 
 #: Every output the gate sets, in order (action.yml and composite/action.yml declare exactly these).
@@ -40,7 +41,6 @@ MAX_LOG_STEPS = 200
 # C0 and C1 controls except tab and newline: escape sequences (ANSI colours, GitLab section markers,
 # cursor moves), bells and carriage returns that redraw a line must not reach a log from DocketQA text.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_MARKS = {StepState.PASSED: "✓", StepState.FAILED: "✗", StepState.NOT_REACHED: "–"}
 
 
 class Platform(Protocol):
@@ -48,6 +48,10 @@ class Platform(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def workspace_owner(self) -> Path | None:
+        """A directory whose owner should own every report the gate writes; None: whoever runs the gate."""
 
     def begin(self, *, api_key: Secret | None) -> None:
         """Prepare the log before anything else is printed (GitHub: mask the key)."""
@@ -135,7 +139,7 @@ def run_detail_lines(item: RunOutcome) -> list[str]:
     """The run's problem, failed attempts, steps and video, indented (raw DocketQA text: the caller sanitises)."""
     lines: list[str] = []
     if item.problem and item.verdict is not Verdict.PASSED:
-        lines.append(f"  {_clip(item.problem)}")
+        lines.append(f"  {_cut_for_log(item.problem)}")
     run = item.run
     if run is None:
         return lines
@@ -149,17 +153,17 @@ def run_detail_lines(item: RunOutcome) -> list[str]:
         lines.append(f"  … {len(steps) - MAX_LOG_STEPS} more steps (see the JUnit report)")
     video = run.video_download_url or run.video_url
     if is_web_url(video):
-        lines.append(f"  video: {_clip(video or '')}")
+        lines.append(f"  video: {_cut_for_log(video or '')}")
     return lines
 
 
 def _step_lines(step: Step) -> list[str]:
     duration = f" ({step.duration_s:g}s)" if step.duration_s else ""
-    lines = [f"  {_MARKS[step.state]} {step.number:02d} {_clip(' '.join(step.task.split()))}{duration}"]
+    lines = [f"  {STEP_MARKERS[step.state]} {step.number:02d} {_cut_for_log(' '.join(step.task.split()))}{duration}"]
     if step.state is StepState.FAILED and step.result.strip():
-        lines += [f"       {line}" for line in _clip(step.result.strip()).splitlines()]
+        lines += [f"       {line}" for line in _cut_for_log(step.result.strip()).splitlines()]
     return lines
 
 
-def _clip(text: str) -> str:
+def _cut_for_log(text: str) -> str:
     return truncate(text, MAX_LOG_TEXT)

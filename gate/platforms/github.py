@@ -71,6 +71,13 @@ class GitHubPlatform:
     job_summary: bool = True
     name: str = dataclasses.field(default="github", init=False)
 
+    @property
+    def workspace_owner(self) -> Path | None:
+        """GitHub runs container actions as root on the mounted workspace, and later steps run as the runner
+        user, who must be able to replace or delete the reports: they get the owner of ``$GITHUB_WORKSPACE``."""
+        workspace = self.env.get("GITHUB_WORKSPACE")
+        return Path(workspace) if workspace else None
+
     def begin(self, *, api_key: Secret | None) -> None:
         if api_key:
             # First line of output: from here on the runner replaces the key with *** in every log line.

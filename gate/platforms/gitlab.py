@@ -64,6 +64,10 @@ class GitLabPlatform:
     wall_clock: Callable[[], float] = time.time
     name: str = dataclasses.field(default="gitlab", init=False)
 
+    @property
+    def workspace_owner(self) -> Path | None:
+        return None
+
     def begin(self, *, api_key: Secret | None) -> None:
         # GitLab masks variables marked "masked" itself; there is no in-log masking command.
         return None

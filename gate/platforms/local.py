@@ -19,6 +19,10 @@ class LocalPlatform:
     workspace: Path
     name: str = dataclasses.field(default="local", init=False)
 
+    @property
+    def workspace_owner(self) -> Path | None:
+        return None
+
     def begin(self, *, api_key: Secret | None) -> None:
         return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 # XML 1.0 `Char` production: everything else (NUL, most C0 controls, lone surrogates, U+FFFE/U+FFFF)
@@ -26,6 +27,8 @@ _WEB_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
 # Kept as is inside a Markdown link destination; everything else (quotes, parentheses, `|`, `\`,
 # backticks, spaces, controls, non-ASCII) is percent-encoded so it can end neither the link nor a table cell.
 _URL_SAFE = "-._~:/?#[]@!$&*+,;=%"
+#: What ``xml_attribute`` writes as a character reference by default.
+TAB_REFERENCE = {"\t": "&#9;"}
 
 
 def _html_escape(text: str) -> str:
@@ -52,12 +55,16 @@ def xml_text(text: str) -> str:
     return text
 
 
-def xml_attribute(text: str) -> str:
-    """Escape a double-quoted XML attribute value; tabs as references so parsers do not turn them into spaces."""
+def xml_attribute(text: str, *, references: Mapping[str, str] = TAB_REFERENCE) -> str:
+    """Escape a double-quoted XML attribute value; ``references`` are written as character references
+    (at least the tab: a parser would read a raw one back as a space)."""
     text = xml_text(text)
     if '"' in text:
         text = text.replace('"', "&quot;")
-    return text.replace("\t", "&#9;") if "\t" in text else text
+    for char, reference in references.items():
+        if char in text:
+            text = text.replace(char, reference)
+    return text
 
 
 def unicode_safe(text: str) -> str:
@@ -129,11 +136,20 @@ def safe_link(url: str | None) -> str | None:
     return quote(url, safe=_URL_SAFE, errors="replace").replace("&", "&amp;")
 
 
-def truncate(text: str, limit: int, *, marker: str = "…") -> str:
-    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when something was cut."""
+def truncate(text: str, limit: int, *, marker: str = "…", trim: bool = False) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when something was cut.
+
+    With ``trim``, whitespace left at the cut goes before the marker (``"two words…"``, not ``"two …"``).
+    """
     if len(text) <= limit:
         return text
-    return text[: max(0, limit - len(marker))] + marker
+    kept = text[: max(0, limit - len(marker))]
+    return (kept.rstrip() if trim else kept) + marker
+
+
+def quote_value(text: str, *, limit: int) -> str:
+    """A user's value quoted for an error message: escaped as a Python literal, cut after ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def escape_command_data(text: str) -> str:

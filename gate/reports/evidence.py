@@ -64,11 +64,11 @@ class Download:
     default_suffix: str
 
 
-class _Skip(Exception):
+class _FileSkipped(Exception):
     """This file is not saved; the reason is a fixed phrase (never a URL: pre-signed URLs carry tokens)."""
 
 
-class _StopAll(Exception):
+class _DownloadLimitReached(Exception):
     """A limit for the whole download was reached."""
 
 
@@ -144,10 +144,10 @@ def _download_all(plan: list[Download], fetcher: _Fetcher, *, dest: Path, base: 
     for index, item in enumerate(plan):
         try:
             saved = fetcher.fetch(item, dest / item.directory)
-        except _Skip as skip:
+        except _FileSkipped as skip:
             notes.append(f"evidence for run {item.run_id} ({item.label}) not downloaded: {skip}")
             continue
-        except _StopAll as stop:
+        except _DownloadLimitReached as stop:
             notes.append(f"evidence downloads stopped: {stop}; {len(plan) - index} file(s) not downloaded")
             break
         attachments.setdefault(item.run_id, []).append(_relative(saved, base))
@@ -210,7 +210,7 @@ class _Fetcher:
         import requests
 
         if not is_web_url(item.url):
-            raise _Skip("not an http(s) URL")
+            raise _FileSkipped("not an http(s) URL")
         self._check_budget()
         try:
             response = self._open(item.url)
@@ -218,9 +218,9 @@ class _Fetcher:
                 return self._save(response, item, directory)
         except requests.RequestException as exc:
             # The class name only: requests' messages repeat the URL, and pre-signed URLs carry tokens.
-            raise _Skip(f"request failed ({type(exc).__name__})") from None
+            raise _FileSkipped(f"request failed ({type(exc).__name__})") from None
         except OSError as exc:
-            raise _Skip(f"could not save the file ({exc.strerror or type(exc).__name__})") from None
+            raise _FileSkipped(f"could not save the file ({exc.strerror or type(exc).__name__})") from None
 
     def _open(self, url: str) -> requests.Response:
         """GET with redirects followed by hand: each hop must be http(s), and there are at most MAX_REDIRECTS."""
@@ -229,23 +229,23 @@ class _Fetcher:
             if response.status_code not in _REDIRECTS:
                 if response.status_code != 200:
                     response.close()
-                    raise _Skip(f"the media host answered HTTP {response.status_code}")
+                    raise _FileSkipped(f"the media host answered HTTP {response.status_code}")
                 return response
             location = response.headers.get("Location", "")
             response.close()
             url = urljoin(url, location)
             if not location or not is_web_url(url):
-                raise _Skip("redirected to a location that is not an http(s) URL")
-        raise _Skip(f"more than {MAX_REDIRECTS} redirects")
+                raise _FileSkipped("redirected to a location that is not an http(s) URL")
+        raise _FileSkipped(f"more than {MAX_REDIRECTS} redirects")
 
     def _save(self, response: requests.Response, item: Download, directory: Path) -> Path:
         from gate.reports.files import atomic_writer
 
         announced = _content_length(response)
         if announced is not None and announced > self.per_file_limit:
-            raise _Skip(f"larger than the {_size(self.per_file_limit)} per-file limit")
+            raise _FileSkipped(f"larger than the {_size(self.per_file_limit)} per-file limit")
         if announced is not None and self.total + announced > self.total_limit:
-            raise _Skip(f"it would pass the {_size(self.total_limit)} total limit")
+            raise _FileSkipped(f"it would pass the {_size(self.total_limit)} total limit")
         target = directory / (item.stem + _suffix(response, item))
         received = 0
         # atomic_writer drops the temp file when a limit aborts the stream: no truncated media is left.
@@ -254,16 +254,16 @@ class _Fetcher:
                 received += len(chunk)
                 self.total += len(chunk)
                 if received > self.per_file_limit:
-                    raise _Skip(f"larger than the {_size(self.per_file_limit)} per-file limit")
+                    raise _FileSkipped(f"larger than the {_size(self.per_file_limit)} per-file limit")
                 if self.total > self.total_limit:
-                    raise _StopAll(f"the {_size(self.total_limit)} total limit was reached")
+                    raise _DownloadLimitReached(f"the {_size(self.total_limit)} total limit was reached")
                 self._check_budget()
                 handle.write(chunk)
         return target
 
     def _check_budget(self) -> None:
         if self.clock.now() > self.deadline:
-            raise _StopAll("the time allowed for downloads ran out")
+            raise _DownloadLimitReached("the time allowed for downloads ran out")
 
 
 def slug(name: str) -> str:

@@ -19,8 +19,7 @@ def write_atomic(path: Path, data: str | bytes, *, owner_of: Path | None = None)
     """Replace ``path`` with ``data`` so readers see the old file or the new one, never a part.
 
     Parent directories are created. With ``owner_of`` and root privileges, the file and the directories
-    created for it are given that path's owner: GitHub runs container actions as root on a mounted
-    workspace, and later steps run as the runner user, who must be able to replace or delete them.
+    created for it are given that path's owner (the platform names it: ``Platform.workspace_owner``).
     Raises ``OSError`` (the caller names the path in its one-line message).
     """
     with atomic_writer(path, owner_of=owner_of) as handle:

@@ -9,11 +9,12 @@ from gate.durations import format_duration
 from gate.model import GroupRun, Outcome, RunOutcome, Step, StepState, Verdict
 from gate.reports.escape import html_text, md_block, md_inline, safe_link, truncate
 from gate.reports.run_text import (
-    MARKERS,
+    STEP_MARKERS,
     attempt_line,
     group_runs_of,
     run_duration,
     run_video,
+    step_took,
 )
 
 #: GitHub refuses step summaries over 1 MiB; stay a little under it by default.
@@ -60,15 +61,15 @@ def render_summary(
     outcome: Outcome, *, limit_bytes: int = DEFAULT_LIMIT_BYTES, attachments: Mapping[int, Sequence[str]] | None = None
 ) -> str:
     """The job summary, kept under ``limit_bytes`` by dropping detail in a fixed order, each step noted."""
-    view = _View(outcome, attachments or {})
+    renderer = _SummaryRenderer(outcome, attachments or {})
     for detail in Detail:
-        text = view.render(detail, limit_chars=limit_bytes)
+        text = renderer.render(detail, limit_chars=limit_bytes)
         if text is not None and len(text.encode("utf-8")) <= limit_bytes:
             return text
-    return view.render_rows_that_fit(limit_bytes)
+    return renderer.render_rows_that_fit(limit_bytes)
 
 
-class _View:
+class _SummaryRenderer:
     """One outcome, rendered at any level of detail; blocks shared between levels are built once."""
 
     def __init__(self, outcome: Outcome, attachments: Mapping[int, Sequence[str]]) -> None:
@@ -268,10 +269,7 @@ def _failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
 def _step_list(steps: Sequence[Step], *, short: bool) -> str:
     lines = []
     for s in steps:
-        took = "not reached" if s.state is StepState.NOT_REACHED else (
-            format_duration(s.duration_s) if s.duration_s is not None else "no duration"
-        )
-        lines.append(f"- {MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {took}")
+        lines.append(f"- {STEP_MARKERS[s.state]} **{s.number}.** {md_inline(s.task) or '(no task)'} · {step_took(s)}")
         result = truncate(s.result, SHORT_RESULT_CHARS) if short else s.result
         if result.strip() and s.state is not StepState.NOT_REACHED:
             lines[-1] += "  "  # two trailing spaces: a hard break before the result line

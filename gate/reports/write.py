@@ -24,7 +24,7 @@ class WrittenReports:
 
 
 def write_reports(
-    outcome: Outcome, config: Config, *, platform: Any, workspace: Path, env: Mapping[str, str]
+    outcome: Outcome, config: Config, *, platform: Any, workspace: Path
 ) -> WrittenReports:
     """Write JUnit, JSON and summary files; every one that can be written is, whatever happens to the others."""
     from gate.reports.junit import render_junit
@@ -32,7 +32,7 @@ def write_reports(
     from gate.reports.summary import render_summary
 
     paths = config.reports
-    owner_of = _workspace_owner(env)
+    owner_of = platform.workspace_owner
     notes: list[str] = []
     attachments = None
     if paths.artifacts_dir is not None:
@@ -95,10 +95,3 @@ def _download_evidence(outcome: Outcome, *, dest: Path, workspace: Path) -> tupl
     evidence = download_evidence(outcome, dest=dest, relative_to=workspace)
     return evidence.attachments, list(evidence.notes)
 
-
-def _workspace_owner(env: Mapping[str, str]) -> Path | None:
-    """On GitHub the container runs as root: give reports to the workspace's owner so later steps can use them."""
-    workspace = env.get("GITHUB_WORKSPACE")
-    if env.get("GITHUB_ACTIONS") == "true" and workspace:
-        return Path(workspace)
-    return None

@@ -7,13 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gate.sandbox.faults import FaultMode, FaultPlan
-    from gate.sandbox.scenarios import (
-        BlueprintSpec,
-        Scenario,
-        generated,
-        get_scenario,
-        scenario_names,
-    )
+    from gate.sandbox.registry import get_scenario, scenario_names
+    from gate.sandbox.scenarios import BlueprintSpec, Scenario, generated
     from gate.sandbox.server import DEFAULT_KEY, RequestRecord, Sandbox, serve_main
 
 # Names resolve on first use (PEP 562) so that listing scenario names for --help does not import
@@ -27,8 +22,8 @@ _EXPORTS = {
     "Scenario": "scenarios",
     "BlueprintSpec": "scenarios",
     "generated": "scenarios",
-    "get_scenario": "scenarios",
-    "scenario_names": "scenarios",
+    "get_scenario": "registry",
+    "scenario_names": "registry",
     "serve_main": "server",
 }
 

@@ -14,7 +14,8 @@ from gate.errors import UsageError
 from gate.sandbox.api import SandboxApi
 from gate.sandbox.faults import FaultPlan
 from gate.sandbox.payloads import Ledger, Renderer, RunState
-from gate.sandbox.scenarios import Scenario, get_scenario
+from gate.sandbox.registry import get_scenario
+from gate.sandbox.scenarios import Scenario
 from gate.sandbox.transport import RequestRecord, SandboxServer
 
 if TYPE_CHECKING:
@@ -155,12 +156,12 @@ class Sandbox:
 
     # --- request handling ----------------------------------------------------------------------------
 
-    def _arrive(self) -> tuple[int, float]:
+    def arrival(self) -> tuple[int, float]:
         with self._lock:
             self._seq += 1
             return self._seq, self.clock.now()
 
-    def _record(self, record: RequestRecord) -> None:
+    def log_request(self, record: RequestRecord) -> None:
         with self._lock:
             self._records.append(record)
         if self._on_request is not None:

@@ -7,14 +7,11 @@ import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from gate.sandbox.api import MAX_BODY, Reply
-from gate.sandbox.faults import FaultMode
-
-if TYPE_CHECKING:
-    from gate.sandbox.server import Sandbox
+from gate.sandbox.api import MAX_BODY, Reply, SandboxApi
+from gate.sandbox.faults import FaultMode, FaultPlan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +35,28 @@ class RequestRecord:
     body: bytes = dataclasses.field(default=b"", repr=False)
 
 
+class Host(Protocol):
+    """What the wire needs from the application behind it (``Sandbox`` is one)."""
+
+    api: SandboxApi
+    latency_s: float
+    faults: FaultPlan | None
+
+    def arrival(self) -> tuple[int, float]:
+        """The next request's arrival order and clock time."""
+
+    def log_request(self, record: RequestRecord) -> None:
+        """Keep ``record`` (it is written before the client receives the answer)."""
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, ending early when the host stops."""
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
-    sandbox: Sandbox
+    sandbox: Host
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Host) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.sandbox = sandbox
@@ -104,14 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         app = self.server.sandbox
-        seq, at = app._arrive()
+        seq, at = app.arrival()
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self._read_body(headers)
         path = urlsplit(self.path).path
         app.pause(app.latency_s)
         reply, fault = app.api.handle(method, path, headers, body)
         # Recorded before answering: once a client holds an answer, the record of its request exists.
-        app._record(
+        app.log_request(
             RequestRecord(
                 method=method,
                 path=path,

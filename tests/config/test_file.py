@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gate.config import Blueprint, JunitLayout
 from gate.config.file import MAX_CONFIG_BYTES, parse_config_text, top_keys
+from tests.support.cli import CliResult
 from tests.support.config import load, problems, write
+from tests.support.paths import FIXTURES
 
 DURATION_FORMS = "use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, 1h30m, 0.5s)"
 KNOWN_KEYS = ", ".join(sorted(top_keys()))
@@ -143,8 +146,8 @@ def test_wrong_types(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("item", "shown"),
-    [("0", "'0'"), ("-3", "'-3'"), ("abc", "'abc'"), ("true", "'true'"), ("1.5", "'1.5'"), ("0x10", "'0x10'"),
-     ("1_000", "'1_000'")],
+    [("0", "'0'"), ("-3", "'-3'"), ("abc", "the text 'abc'"), ("true", "the boolean true"), ("1.5", "the number 1.5"),
+     ("0x10", "'0x10'"), ("1_000", "'1_000'")],
 )  # fmt: skip
 def test_ids_must_be_positive_integers(item: str, shown: str) -> None:
     """Zero, negatives, words, booleans, decimals and YAML 1.1 number spellings are not blueprint ids."""
@@ -170,7 +173,7 @@ def test_bad_values_are_reported_with_line_and_key(tmp_path: Path) -> None:
     assert problems(tmp_path, "run") == [
         f".docketqa.yml:2: timeout: '1:30' is not a duration; {DURATION_FORMS}",
         ".docketqa.yml:3: poll_interval: the poll interval must be between 0.1s and 1h, got '0'",
-        ".docketqa.yml:4: fail_on_timeout: expected true or false, got '1'",
+        ".docketqa.yml:4: fail_on_timeout: expected true or false, got the number 1",
         (".docketqa.yml:5: api_url: 'http://docketqa.example' uses plain http, which would send the API key "
         "unencrypted; use https (http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1)"),
         ".docketqa.yml:6: concurrency: expected a whole number from 1 to 32, got '64'",
@@ -224,3 +227,60 @@ def test_yaml_aliases_do_not_expand(tmp_path: Path) -> None:
         f".docketqa.yml:8: blueprints[{index}]: expected a blueprint id or an id/name entry, got a list"
         for index in range(9)
     ]
+
+
+QUOTE = "; quote it if that is meant as text"
+UNQUOTE = "; write it without quotes"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("reports: {junit: 5, json: true}\n",
+         [f"1: reports.junit: expected a path (or null for no JUnit file), got the number 5{QUOTE}",
+          f"1: reports.json: expected a path (or null), got the boolean true{QUOTE}"]),
+        ("reports:\n  summary: 2024-01-01\n  artifacts_dir: 1.5\n  junit_layout: 1\n",
+         [f"2: reports.summary: expected a path (or null), got the date 2024-01-01{QUOTE}",
+          f"3: reports.artifacts_dir: expected a directory path (or null), got the number 1.5{QUOTE}",
+          f"4: reports.junit_layout: expected 'test' or 'step', got the number 1{QUOTE}"]),
+        ("api_url: 443\ntimeout: true\n",
+         [f"1: api_url: expected a URL such as https://api.docketqa.com, got the number 443{QUOTE}",
+          "2: timeout: expected a duration such as 30m, got the boolean true"]),
+        ("fail_on_timeout: 'true'\nannotations: 'no way'\nconcurrency: '8'\njob_summary: 0\n",
+         [f"1: fail_on_timeout: expected true or false, got the text 'true'{UNQUOTE}",
+          "2: annotations: expected true or false, got the text 'no way'",
+          f"3: concurrency: expected a whole number from 1 to 32, got the text '8'{UNQUOTE}",
+          "4: job_summary: expected true or false, got the number 0"]),
+        ("blueprints:\n- '180'\n- {id: 2, name: 2024, allow_failure: 'yes'}\nallow_failures: [true]\n",
+         [f"2: blueprints[0]: expected a positive integer id, got the text '180'{UNQUOTE}",
+          f"3: blueprints[1].name: expected a display name, got the number 2024{QUOTE}",
+          f"3: blueprints[1].allow_failure: expected true or false, got the text 'yes'{UNQUOTE}",
+          "4: allow_failures[0]: expected a positive integer id, got the boolean true"]),
+    ],
+)  # fmt: skip
+def test_every_key_is_type_checked(text: str, expected: list[str]) -> None:
+    """A value of the wrong YAML type is a problem naming the key path, line, what was expected and the fix."""
+    assert file_problems(text) == [f".docketqa.yml:{problem}" for problem in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["timeout: 30m\nblueprints: [180\n", "blueprints: 180\n", "blueprints: [abc]\n", "blueprints:\n- {id: 1, nam: x}\n",
+     "- 180\n"],
+)  # fmt: skip
+def test_a_broken_blueprint_list_is_not_also_reported_missing(tmp_path: Path, text: str) -> None:
+    """Invalid YAML or a wrong blueprints value is the one problem: no "no blueprints to run" beside it."""
+    write(tmp_path, ".docketqa.yml", text)
+    found = problems(tmp_path, "run")
+    assert len(found) == 1 and found[0].startswith(".docketqa.yml:"), found
+
+
+def test_a_wrongly_typed_report_path_writes_nothing(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """`reports: {junit: 5, json: true}` is exit 2 with both keys named, and no file called 5 or true appears."""
+    write(tmp_path, ".docketqa.yml", "reports: {junit: 5, json: true}\n")
+    result = cli(["report", str(FIXTURES / "passing.json")], env={}, cwd=tmp_path)
+    assert result.code == 2
+    (line,) = result.err.splitlines()
+    assert line.startswith("docketqa-gate: error: 2 configuration errors: .docketqa.yml:1: reports.junit: ")
+    assert "; .docketqa.yml:1: reports.json: expected a path (or null), got the boolean true" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".docketqa.yml"]

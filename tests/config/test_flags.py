@@ -15,15 +15,21 @@ from gate.cli import build_parser
 from gate.config.flags import parse_arguments
 from gate.errors import ExitCode, UsageError
 from tests.support.cli import CliResult
+from tests.support.config import KEY_ENV, problems
 from tests.support.keys import TEST_API_KEY
-from tests.support.paths import REPO
+from tests.support.paths import FIXTURES, REPO
+
+DURATION_FORMS = "use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, 1h30m, 0.5s)"
 
 COMMANDS = ("run", "wait", "report", "sandbox", "demo")
-GATE_FLAGS = (
-    "--api-url", "--api-key-file", "--config", "--timeout", "--poll-interval", "--fail-on-timeout",
-    "--no-fail-on-timeout", "--allow-failure", "--junit", "--junit-layout", "--json", "--summary",
-    "--artifacts-dir", "--annotations", "--no-annotations", "--job-summary", "--no-job-summary",
-    "--concurrency", "--debug",
+REPORT_FLAGS = (
+    "--config", "--allow-failure", "--junit", "--junit-layout", "--json", "--summary", "--artifacts-dir",
+    "--annotations", "--no-annotations", "--job-summary", "--no-job-summary", "--debug",
+)  # fmt: skip
+#: Options only run and wait take: report reads saved responses and never talks to the API.
+API_FLAGS = (
+    "--api-url", "--api-key-file", "--timeout", "--poll-interval", "--fail-on-timeout", "--no-fail-on-timeout",
+    "--concurrency",
 )  # fmt: skip
 
 
@@ -46,16 +52,17 @@ def test_version_prints_the_program_and_version(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.strip() == f"docketqa-gate {__version__}"
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_help_documents_environment_and_exit_codes(
+@pytest.mark.parametrize("command", ["run", "wait", "report"])
+def test_every_gate_command_help_documents_environment_and_exit_codes(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`<command> --help` lists the environment variables and the whole exit code table."""
+    """`<command> --help` lists the environment variables it reads and the whole exit code table."""
     with pytest.raises(SystemExit) as caught:
         parse(command, "--help")
     assert caught.value.code == 0
     text = capsys.readouterr().out
-    for variable in ("DOCKET_API_KEY", "DOCKET_API_URL", "DOCKET_CONFIG", "HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"):
+    api = ("DOCKET_API_KEY", "DOCKET_API_URL") if command != "report" else ()
+    for variable in (*api, "DOCKET_CONFIG", "HTTPS_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE"):
         assert variable in text
     for code, meaning in (("0", "passed"), ("1", "failed"), ("2", "usage"), ("3", "timed out"), ("4", "API error"),
                           ("130", "SIGINT"), ("143", "SIGTERM"), ("70", "internal error")):  # fmt: skip
@@ -64,12 +71,14 @@ def test_every_command_help_documents_environment_and_exit_codes(
 
 @pytest.mark.parametrize("command", ["run", "wait", "report"])
 def test_gate_commands_document_every_option(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """run, wait and report all list the shared options in their help."""
+    """run and wait list the report and API options in their help; report only the report options."""
     with pytest.raises(SystemExit):
         parse(command, "--help")
-    text = capsys.readouterr().out
-    for flag in GATE_FLAGS:
+    text = capsys.readouterr().out.split("Precedence:")[0]  # the options, not the exit-code table
+    for flag in REPORT_FLAGS + (API_FLAGS if command != "report" else ()):
         assert flag in text, flag
+    if command == "report":
+        assert [flag for flag in API_FLAGS if flag in text] == []
     assert "--api-key " not in text.replace("--api-key-file", "")
 
 
@@ -179,7 +188,7 @@ def test_parse_error_through_the_cli_exits_2(cli: Callable[..., CliResult]) -> N
 
 def test_sandbox_defaults_match_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
     """`sandbox` defaults to loopback, a free port, a real scenario and the sandbox's own key; help lists scenarios."""
-    from gate.sandbox.scenarios import scenario_names
+    from gate.sandbox.registry import scenario_names
     from gate.sandbox.server import DEFAULT_KEY
 
     args = parse("sandbox")
@@ -195,7 +204,7 @@ def test_sandbox_defaults_match_the_sandbox(capsys: pytest.CaptureFixture[str]) 
 
 def test_demo_defaults() -> None:
     """`demo` writes to ./docketqa-demo unless --out says otherwise."""
-    from gate.sandbox.scenarios import scenario_names
+    from gate.sandbox.registry import scenario_names
 
     args = parse("demo")
     assert args.out == "./docketqa-demo"
@@ -218,3 +227,80 @@ def test_parsing_and_loading_without_a_file_import_neither_requests_nor_yaml(tmp
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["run", "--timeout", "-5s"], "flag --timeout: the timeout must be more than 0s and at most 24h, got '-5s'"),
+        (["run", "--timeout", "-5"], "flag --timeout: the timeout must be more than 0s and at most 24h, got '-5'"),
+        (["wait", "--test-run", "1", "--poll-interval", "-0.5s"],
+         "flag --poll-interval: the poll interval must be between 0.1s and 1h, got '-0.5s'"),
+        (["run", "--concurrency", "-3"], "flag --concurrency: expected a whole number from 1 to 32, got '-3'"),
+        (["run", "--blueprint", "-1"], "flag --blueprint: expected positive integer ids, got '-1'"),
+        (["run", "--timeout", "-1h30m"], "flag --timeout: the timeout must be more than 0s and at most 24h, got '-1h30m'"),
+        (["run", "--timeout", "-.5x"], f"flag --timeout: '-.5x' is not a duration; {DURATION_FORMS}"),
+    ],
+)  # fmt: skip
+def test_a_negative_value_reaches_the_range_check(tmp_path: Path, args: list[str], problem: str) -> None:
+    """`--timeout -5s` is the timeout -5s, refused for its range, not "expected one argument"."""
+    assert problem in problems(tmp_path, *args)
+
+
+def test_a_negative_value_through_the_cli_is_one_line(cli: Callable[..., CliResult]) -> None:
+    """End to end: exit 2, one line that says what range the timeout takes."""
+    result = cli(["run", "--blueprint", "1", "--timeout", "-5s"], env=KEY_ENV)
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "docketqa-gate: error: configuration error: flag --timeout: the timeout must be more than 0s and at most 24h, "
+        + "got '-5s'"
+    ]
+
+
+def test_options_before_the_command_apply_to_it(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """`docketqa-gate --junit j.xml --no-job-summary report FILE` works like the options written after `report`."""
+    result = cli(["--junit", "j.xml", "--no-job-summary", "report", str(FIXTURES / "passing.json")], env={}, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert (tmp_path / "j.xml").is_file() and not (tmp_path / "docketqa-junit.xml").exists()
+    assert parse("--port", "8080", "--scenario=slow", "sandbox").port == 8080
+    assert parse("--config", "run", "run").config == "run"  # a value that names a command is still the value
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--api-url", "U", "run", "--blueprint", "1"],
+         "configuration error: flag --api-url: 'U' is not a valid URL; expected https://host[:port][/path]"),
+        (["--blueprint", "1", "wait", "--test-run", "2"],
+         "unrecognized arguments: --blueprint 1 (see 'docketqa-gate wait --help')"),
+        (["--timeout", "5m", "report", "saved.json"],
+         "unrecognized arguments: --timeout (see 'docketqa-gate report --help')"),
+        (["--out", "d", "sandbox"], "unrecognized arguments: --out <value> (see 'docketqa-gate sandbox --help')"),
+        (["--bogus", "run"], "unrecognized arguments: --bogus (see 'docketqa-gate run --help')"),
+    ],
+)  # fmt: skip
+def test_options_before_the_command_are_checked_as_that_commands(
+    cli: Callable[..., CliResult], args: list[str], message: str
+) -> None:
+    """A gate option before the command is read as if written after it, so its errors are that command's."""
+    result = cli(args, env=KEY_ENV)
+    assert result.code == 2
+    assert result.err.splitlines() == [f"docketqa-gate: error: {message}"]
+
+
+@pytest.mark.parametrize("flag", ["--api-url=U", "--api-key-file=k", "--timeout=5m", "--poll-interval=5s",
+                                  "--concurrency=4", "--fail-on-timeout", "--no-fail-on-timeout"])  # fmt: skip
+def test_report_takes_no_api_or_waiting_option(flag: str) -> None:
+    """report reads saved responses: options for the API and for waiting are unknown to it."""
+    name = flag.split("=")[0]
+    value = "=<value>" if "=" in flag else ""
+    assert usage_error("report", "saved.json", flag) == (
+        f"unrecognized arguments: {name}{value} (see 'docketqa-gate report --help')"
+    )
+
+
+def test_report_ignores_the_api_environment(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    """A DOCKET_API_URL or DOCKET_API_KEY that run would refuse does not stop report, which never uses them."""
+    env = {"DOCKET_API_URL": "ftp://nowhere", "DOCKET_API_KEY": "not a key"}
+    result = cli(["report", str(FIXTURES / "passing.json")], env=env, cwd=tmp_path)
+    assert result.code == 0, result.err

@@ -305,7 +305,7 @@ def test_every_problem_from_every_source_in_one_error(tmp_path: Path) -> None:
         "https (http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1)"),
         f".docketqa.yml:1: timeout: 'forever' is not a duration; {DURATION_FORMS}",
         ".docketqa.yml:3: reports.junit_layout: expected 'test' or 'step', got 'flat'",
-        ".docketqa.yml:4: fail_on_timeout: expected true or false, got 'maybe'",
+        ".docketqa.yml:4: fail_on_timeout: expected true or false, got the text 'maybe'",
         NO_KEY,
     ]
 

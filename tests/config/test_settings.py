@@ -14,7 +14,7 @@ from gate.config import Command
 from gate.config import settings as table
 from gate.config.file import parse_config_text
 from gate.config.flags import parse_arguments
-from gate.config.settings import SETTINGS, FlagKind, Setting, rows
+from gate.config.settings import SETTINGS, FileShape, FlagKind, Setting, rows
 from gate.config.sources import action_layer, env_layer, flag_layer, input_variable
 from gate.config.values import parse_concurrency
 from tests.support.contract import code_spans, readme, section
@@ -24,7 +24,7 @@ from tests.support.shipping import load_yaml
 
 GATE_COMMANDS = (Command.RUN, Command.WAIT, Command.REPORT)
 #: The config family's modules in import order: each may import only those before it.
-FAMILY_ORDER = ("__init__", "values", "settings", "sources", "flags", "file", "load")
+FAMILY_ORDER = ("__init__", "values", "settings", "sources", "flags", "yaml_nodes", "file", "load")
 
 
 def command_help(command: Command) -> str:
@@ -98,7 +98,8 @@ def test_a_row_added_to_the_table_reaches_every_source(monkeypatch: pytest.Monke
     """A new row needs no other edit to become a flag in --help, an environment variable, an input and a file key."""
     row = Setting("retries", "retry each failed run N times", parse_concurrency, default=0, flag="--retries",
                   metavar="N", group="waiting", env="DOCKET_RETRIES", env_help="how often to retry a failed run",
-                  file_key="retries", file_expects="a whole number", action_input="retries")  # fmt: skip
+                  file_key="retries", file_expects="a whole number", file_shape=FileShape.WHOLE_NUMBER,
+                  action_input="retries")  # fmt: skip
     monkeypatch.setattr(table, "SETTINGS", (*SETTINGS, row))
     args = parse_arguments(build_parser(), ["run", "--retries", "3"])
     given = flag_layer(args, Command.RUN).values["retries"]
@@ -112,7 +113,8 @@ def test_a_row_added_to_the_table_reaches_every_source(monkeypatch: pytest.Monke
 
 
 def test_the_config_family_imports_point_one_way() -> None:
-    """types <- values <- settings <- sources/flags <- file <- load: no module imports a later one, even in a function."""
+    """types <- values <- settings <- sources/flags <- yaml_nodes <- file <- load: no module imports a later one,
+    even inside a function."""
     folder = REPO / "gate" / "config"
     assert sorted(p.stem for p in folder.glob("*.py")) == sorted(FAMILY_ORDER)
     for rank, name in enumerate(FAMILY_ORDER):

@@ -139,7 +139,7 @@ def test_a_bad_config_file_exits_2_with_one_line_listing_every_problem(cli: Cli,
     assert (result.code, result.out) == (2, "")
     assert result.err.splitlines() == [(
         "docketqa-gate: error: 3 configuration errors: "
-        ".docketqa.yml:3: blueprints[1].id: expected a positive integer id, got 'abc'; "
+        ".docketqa.yml:3: blueprints[1].id: expected a positive integer id, got the text 'abc'; "
         ".docketqa.yml:4: timeout: 'soon' is not a duration; use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, "
         "1h30m, 0.5s); "
         ".docketqa.yml:5: bogus: unknown key; known keys: allow_failures, annotations, api_url, blueprints, "

@@ -11,7 +11,7 @@ import pytest
 
 from gate.clock import FakeClock
 from gate.errors import ApiError, ExitCode
-from gate.poller import PollSettings
+from gate.run_status import PollSettings
 from gate.sandbox import FaultMode, FaultPlan
 from tests.support.hardening import (
     ERROR_PREFIX,

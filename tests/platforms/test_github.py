@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gate.model import Outcome
-from gate.platforms import OUTPUT_NAMES, GitHubPlatform, detect
+from gate.platforms import OUTPUT_NAMES, GitHubPlatform, detect, is_action_entry_point
 from gate.platforms.github import heredoc_entry
 from gate.secret import Secret
 from tests.support.edge import (
@@ -302,3 +302,21 @@ def test_a_summary_with_a_lone_surrogate_is_still_appended(tmp_path: Path) -> No
     runner = _runner(tmp_path)
     notes = runner.platform.publish(mixed_outcome(), summary_markdown="bad \ud800 char\n", written={})
     assert notes == [] and runner.summary_file.read_text(encoding="utf-8") == "bad \ufffd char\n"
+
+
+def test_the_action_entry_point_is_no_arguments_inside_github_actions_only() -> None:
+    """Only a bare invocation under GITHUB_ACTIONS=true reads the action's inputs; anything else is the CLI."""
+    assert is_action_entry_point([], {"GITHUB_ACTIONS": "true"})
+    assert not is_action_entry_point(["report", "saved.json"], {"GITHUB_ACTIONS": "true"})
+    assert not is_action_entry_point([], {"GITHUB_ACTIONS": "True"})
+    assert not is_action_entry_point([], {"GITLAB_CI": "true"})
+
+
+def test_reports_belong_to_the_github_workspace_owner_and_elsewhere_to_whoever_runs_the_gate(tmp_path: Path) -> None:
+    """On GitHub the workspace's owner owns the reports (the container runs as root); GitLab and local leave them."""
+    out = io.StringIO()
+    github = detect({"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)}, stdout=out, workspace=tmp_path)
+    assert github.workspace_owner == tmp_path
+    assert detect({"GITHUB_ACTIONS": "true"}, stdout=out, workspace=tmp_path).workspace_owner is None
+    assert detect({"GITLAB_CI": "true", "GITHUB_WORKSPACE": str(tmp_path)}, stdout=out, workspace=tmp_path).workspace_owner is None
+    assert detect({"GITHUB_WORKSPACE": str(tmp_path)}, stdout=out, workspace=tmp_path).workspace_owner is None

@@ -13,6 +13,7 @@ from gate.reports.escape import (
     md_block,
     md_inline,
     one_line,
+    quote_value,
     safe_link,
     truncate,
     unicode_safe,
@@ -181,6 +182,20 @@ def test_truncate_marks_the_cut_and_respects_the_limit() -> None:
     assert truncate("abcdefgh", 6) == "abcde…"
     assert truncate("abcdefghij", 8, marker="[cut]") == "abc[cut]"
     assert len(truncate("x" * 100, 10, marker="[cut]")) == 10
+
+
+def test_truncate_can_trim_the_space_left_at_the_cut() -> None:
+    """With trim, a cut after a space reads "two…", as one-line excerpts of API bodies always have."""
+    assert truncate("two words", 5) == "two …"
+    assert truncate("two words", 5, trim=True) == "two…"
+    assert truncate("two", 5, trim=True) == "two"
+
+
+def test_quote_value_escapes_and_cuts_a_user_value() -> None:
+    """A value in an error message is one visible literal, never a line break, and long ones are cut."""
+    assert quote_value("5x\n", limit=40) == "'5x\\n'"
+    assert quote_value("ab\ncd", limit=40) == "'ab\\ncd'"
+    assert quote_value("x" * 50, limit=40) == repr("x" * 40 + "...")
 
 
 def test_unicode_safe_makes_text_encodable() -> None:

@@ -1,4 +1,4 @@
-"""Golden files for every report; regenerate with `UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`."""
+"""Golden files for every report; regenerate with `UPDATE_GOLDEN=1 python -m pytest tests/reports/test_golden.py`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ RENDERERS: dict[str, Callable[[Outcome], str]] = {
     "summary.md": lambda o: render_summary(o, attachments=ATTACHMENTS),
     "result.json": lambda o: json.dumps(render_json(o), indent=2, ensure_ascii=False) + "\n",
 }
+REGENERATE = "UPDATE_GOLDEN=1 python -m pytest tests/reports/test_golden.py"
 CASES = [(scenario, kind) for scenario in SCENARIOS for kind in RENDERERS]
 
 
@@ -39,11 +40,11 @@ def test_report_matches_its_golden_file(scenario: str, kind: str) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(actual.encode("utf-8"))
-    assert path.exists(), f"{path.name} is missing: run UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py"
+    assert path.exists(), f"{path.name} is missing: run {REGENERATE}"
     expected = path.read_bytes().decode("utf-8")
     if actual != expected:
         diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "golden", "now", n=2))
-        pytest.fail(f"{path.name} differs (if intended: UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py)\n{diff[:6000]}")
+        pytest.fail(f"{path.name} differs (if intended: {REGENERATE})\n{diff[:6000]}")
 
 
 @pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.xml")), ids=lambda p: p.name)

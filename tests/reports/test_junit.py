@@ -10,7 +10,7 @@ import pytest
 from gate.config import JunitLayout
 from gate.model import Outcome
 from gate.reports.junit import render_junit
-from gate.reports.run_text import MAX_ELEMENT_CHARS
+from gate.reports.junit_text import MAX_ELEMENT_CHARS
 from tests.support.outcomes import (
     GROUP_RUN,
     finished,
@@ -317,3 +317,12 @@ def test_tiny_and_huge_durations_stay_schema_valid() -> None:
         root = _xml(outcome_of(finished(payload)), layout)
         times = [e.get("time") for e in root.iter() if e.get("time") is not None]
         assert all("e" not in (t or "") and "inf" not in (t or "") for t in times), times
+
+
+@pytest.mark.parametrize("layout", list(JunitLayout))
+def test_a_tab_in_a_message_reaches_the_reader_as_a_tab(layout: JunitLayout) -> None:
+    """Tabs in attribute values are written as character references, so parsers do not turn them into spaces."""
+    payload = load("seed_login_flow")
+    payload["test_run"]["results"][0]["result"] = "expected\t42\tgot\t0"
+    failure = next(_xml(outcome_of(finished(payload)), layout).iter("failure"))
+    assert "expected\t42\tgot\t0" in (failure.get("message") or "")

@@ -18,11 +18,6 @@ HEADERS = {"X-API-KEY": DEFAULT_KEY}
 TRIGGER = "/test_group_run/trigger_run"
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def faulty(clock: FakeClock, mode: FaultMode, **plan: object) -> Sandbox:
     options: dict[str, object] = {"rate": 1.0, "modes": (mode,), "seed": 1, **plan}
     return Sandbox(scenario="mixed", clock=clock, faults=FaultPlan(**options))  # type: ignore[arg-type]

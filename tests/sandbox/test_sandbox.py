@@ -41,11 +41,6 @@ RUN_KEYS_IN_TRIGGER = {
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def mixed(clock: FakeClock) -> Iterator[Sandbox]:
     with Sandbox(scenario="mixed", clock=clock) as sandbox:
         yield sandbox

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.sandbox.scenarios import get_scenario
+from gate.sandbox.registry import get_scenario
 from gate.sandbox.server import Sandbox
 from tests.support.contract import runner_input_variable
 from tests.support.edge import parse_command, parse_github_output_file

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from gate.model import GroupRun, Outcome, RunOutcome, Verdict, judge_run
+from gate.model import GroupRun, Outcome, RunOutcome, Verdict, run_outcome
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 
@@ -75,22 +75,12 @@ def payload(
 
 def judged(body: dict[str, Any], *, allowed_failure: bool = False, name: str | None = None) -> RunOutcome:
     """A final run judged the way the model judges it."""
-    run = parse_test_run_response(body)
-    verdict, problem = judge_run(run)
-    return RunOutcome(
-        name=name or run.title or f"Test run {run.id}",
-        verdict=verdict,
-        test_run_id=run.id,
-        blueprint_id=run.blueprint_id,
-        run=run,
-        allowed_failure=allowed_failure,
-        problem=problem,
-    )
+    return run_outcome(parse_test_run_response(body), name=name, allowed_failure=allowed_failure)
 
 
 def unfinished(run_id: int, *, name: str, verdict: Verdict = Verdict.TIMED_OUT) -> RunOutcome:
     problem = "did not finish before the 30m deadline" if verdict is Verdict.TIMED_OUT else "cancelled by SIGTERM"
-    return RunOutcome(name=name, verdict=verdict, test_run_id=run_id, blueprint_id=None, problem=problem)
+    return run_outcome(None, verdict=verdict, problem=problem, name=name, test_run_id=run_id)
 
 
 def outcome_of(*runs: RunOutcome, groups: tuple[int, ...] = (35,)) -> Outcome:

@@ -20,7 +20,7 @@ from gate.sandbox.transport import RequestRecord
 from tests.support.keys import TEST_API_KEY
 from tests.support.render import assert_only_our_html, assert_valid_junit, junit_counts, render_markdown
 
-START = 1000.0
+START = FakeClock.START
 #: Generous: a healthy in-process gate on virtual time ends in well under a second; this only catches hangs.
 HANG_GUARD_S = 60.0
 ERROR_PREFIX = "docketqa-gate: error: "

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.errors import ExitCode
-from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, display_name, judge_run, unique_names
+from gate.model import GroupRun, Outcome, RunOutcome, Verdict, run_outcome
+from gate.naming import unique_names
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 
@@ -33,51 +34,32 @@ def variant(name: str, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def _named(run: TestRun, name: str | None) -> str:
-    return display_name(override=name, run=run, blueprint_id=run.blueprint_id, test_run_id=run.id)
-
-
 def finished(payload: dict[str, Any], *, name: str | None = None, allowed_failure: bool = False) -> RunOutcome:
     """A run that reached a final status, judged by the model's rules."""
-    run = parse_test_run_response(payload)
-    verdict, problem = judge_run(run)
-    return RunOutcome(
-        name=_named(run, name), verdict=verdict, test_run_id=run.id, blueprint_id=run.blueprint_id,
-        run=run, allowed_failure=allowed_failure, problem=problem,
-    )
+    return run_outcome(parse_test_run_response(payload), name=name, allowed_failure=allowed_failure)
 
 
 def timed_out(payload: dict[str, Any], *, deadline: str = "30m") -> RunOutcome:
     run = parse_test_run_response(payload)
-    return RunOutcome(
-        name=_named(run, None), verdict=Verdict.TIMED_OUT, test_run_id=run.id, blueprint_id=run.blueprint_id,
-        run=run, problem=f"still '{run.status}' when the {deadline} deadline passed",
-    )
+    return run_outcome(run, verdict=Verdict.TIMED_OUT, problem=f"still '{run.status}' when the {deadline} deadline passed")
 
 
 def cancelled(payload: dict[str, Any], *, signal_name: str = "SIGTERM") -> RunOutcome:
     run = parse_test_run_response(payload)
-    return RunOutcome(
-        name=_named(run, None), verdict=Verdict.CANCELLED, test_run_id=run.id, blueprint_id=run.blueprint_id,
-        run=run, problem=f"still '{run.status}' when the gate was stopped by {signal_name}",
-    )
+    problem = f"still '{run.status}' when the gate was stopped by {signal_name}"
+    return run_outcome(run, verdict=Verdict.CANCELLED, problem=problem)
 
 
 def not_awaited(payload: dict[str, Any]) -> RunOutcome:
     run = parse_test_run_response(payload)
-    return RunOutcome(
-        name=_named(run, None), verdict=Verdict.NOT_AWAITED, test_run_id=run.id, blueprint_id=run.blueprint_id,
-        run=run, problem=f"not awaited: still '{run.status}' when --fail-fast stopped the gate",
-    )
+    problem = f"not awaited: still '{run.status}' when --fail-fast stopped the gate"
+    return run_outcome(run, verdict=Verdict.NOT_AWAITED, problem=problem)
 
 
 def missing(blueprint_id: int) -> RunOutcome:
     """A requested blueprint the trigger response had no run for."""
-    return RunOutcome(
-        name=display_name(override=None, run=None, blueprint_id=blueprint_id, test_run_id=None),
-        verdict=Verdict.ERROR, test_run_id=None, blueprint_id=blueprint_id, run=None,
-        problem=f"DocketQA returned no test run for blueprint {blueprint_id}", api_problem=True,
-    )
+    problem = f"DocketQA returned no test run for blueprint {blueprint_id}"
+    return run_outcome(None, verdict=Verdict.ERROR, blueprint_id=blueprint_id, problem=problem, api_problem=True)
 
 
 def outcome_of(*runs: RunOutcome, group_runs: tuple[GroupRun, ...] = (GROUP_RUN,), **fields: Any) -> Outcome:
