@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import heapq
 import math
 from collections.abc import Sequence
 from typing import Protocol
@@ -65,7 +66,7 @@ class LeadAndSweeps:
 
     The verdict needs every run final, so it can only come once the last run to finish is; polling the others
     meanwhile buys progress lines, not an earlier verdict. When the lead settles, a *search* polls parked runs
-    (least recently polled first) with a window that starts at one request and grows by one per final answer
+    (the one that has waited longest first, none sooner than an interval after its last answer) with a window that starts at one request and grows by one per final answer
     (TCP-style slow start, at most ``concurrency``): runs that have finished are confirmed concurrently, and the
     first one still going becomes the next lead, so a search wastes at most the requests already in flight when
     it finds one. Whatever the order of finishing, the last run to finish is seen within about one interval:
@@ -86,10 +87,11 @@ class LeadAndSweeps:
         self._sweep_first = sweep_first
         self._final_sweep_at = last_poll_at
         self.lead: int | None = None
-        #: Parked run -> the earliest time it may be polled.
+        #: Parked run -> the earliest time it may be polled (one interval after its last answer: no run is
+        #: asked more often than that); the heap holds the same runs by that time (stale entries skipped).
         self._parked: dict[int, float] = {}
+        self._waiting: list[tuple[float, int, int]] = []
         self._order: dict[int, int] = {}
-        self._last_polled: dict[int, float] = {}
         #: Runs released by the current search and not yet answered; how many may be out at once.
         self._probes: set[int] = set()
         self._window = 1
@@ -106,7 +108,8 @@ class LeadAndSweeps:
             # Nothing is known about the runs yet (``wait``): look at each once; the first still going leads.
             return [(run_id, first) for run_id in run_ids]
         self.lead = run_ids[0]
-        self._parked = {run_id: first for run_id in run_ids[1:]}
+        for run_id in run_ids[1:]:
+            self._park(run_id, first)
         return [(self.lead, first)]
 
     def after_answer(
@@ -114,7 +117,6 @@ class LeadAndSweeps:
     ) -> float | None:
         """Where the run goes next: back into the due-heap at the returned time, or parked here (None)."""
         self._requests += 1
-        self._last_polled[run_id] = now
         probe = run_id in self._probes
         self._probes.discard(run_id)
         if answer is Answer.SETTLED:
@@ -139,7 +141,7 @@ class LeadAndSweeps:
             self.lead = run_id  # the first run found still going leads; the search ends
             self._probes.clear()
         if run_id != self.lead:
-            self._parked[run_id] = due
+            self._park(run_id, due)
             return None
         return due
 
@@ -150,11 +152,8 @@ class LeadAndSweeps:
         if self.lead is not None:
             return []
         released = []
-        while len(self._probes) < self._window:
-            ready = [run_id for run_id, allowed in self._parked.items() if allowed <= now]
-            if not ready:
-                break
-            run_id = min(ready, key=lambda r: (self._last_polled.get(r, -math.inf), self._order.get(r, 0)))
+        while len(self._probes) < self._window and self._earliest() <= now:
+            _, _, run_id = heapq.heappop(self._waiting)
             del self._parked[run_id]
             self._probes.add(run_id)
             released.append((run_id, now))
@@ -166,8 +165,21 @@ class LeadAndSweeps:
             return math.inf
         sweep = min(self._final_sweep_at, self._next_sweep_at)
         if self.lead is None and len(self._probes) < self._window:
-            return min(sweep, min(self._parked.values()))
+            return min(sweep, self._earliest())
         return sweep
+
+    def _park(self, run_id: int, allowed: float) -> None:
+        self._parked[run_id] = allowed
+        heapq.heappush(self._waiting, (allowed, self._order.get(run_id, 0), run_id))
+
+    def _earliest(self) -> float:
+        """When the parked run that has waited longest may be polled (stale heap entries are dropped)."""
+        while self._waiting:
+            allowed, _, run_id = self._waiting[0]
+            if self._parked.get(run_id) == allowed:
+                return allowed
+            heapq.heappop(self._waiting)
+        return math.inf
 
     def _lose_lead(self) -> None:
         self.lead = None
@@ -182,6 +194,7 @@ class LeadAndSweeps:
             return []  # a sweep for progress now would cost more than polling every run every interval
         released = [(run_id, max(now, allowed)) for run_id, allowed in self._parked.items()]
         self._parked.clear()
+        self._waiting.clear()
         return released
 
     def _allowance(self, now: float) -> int:
