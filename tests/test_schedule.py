@@ -88,11 +88,11 @@ def assert_prompt_and_clean(gate: Gate, outcome: Outcome, *, interval_s: float =
     assert gate.last_final() <= gate.clock.now() <= gate.last_final() + interval_s + 0.3
 
 
-def today(scn: Scenario) -> int:
+def today(scn: Scenario, *, interval_s: float = 1.0) -> int:
     """Requests on the same scenario when every run is polled every interval (what --fail-fast does)."""
     with Sandbox(scenario=scn, api_key=TEST_API_KEY, clock=FakeClock(START)) as sandbox:
         gate = Gate(sandbox, sandbox.clock)  # type: ignore[arg-type]
-        outcome = gate.run(fail_fast=True)
+        outcome = gate.run(fail_fast=True, interval_s=interval_s, timeout_s=1800.0)
         assert all(r.verdict is Verdict.PASSED for r in outcome.runs)
         return gate.requests
 
@@ -117,6 +117,18 @@ def test_runs_finishing_evenly_cost_at_most_half_of_polling_every_run(clock: Fak
         assert_prompt_and_clean(gate, outcome)
         finished_lines = [line for line in gate.log.getvalue().splitlines() if line.startswith("passed: ")]
         assert len(finished_lines) == 20  # every run's end is still reported, just not the moment it happens
+
+
+@pytest.mark.parametrize("interval_s", [5.0, 120.0])
+def test_runs_finishing_far_apart_never_cost_more_than_polling_every_run(clock: FakeClock, interval_s: float) -> None:
+    """Runs minutes apart, progress sweeps included: no more requests than every run every interval, verdict prompt."""
+    scn = scenario([600.0, 90.0, 200.0, 330.0, 450.0, 590.0])
+    with gate_on(scn, clock) as gate:
+        outcome = gate.run(interval_s=interval_s, timeout_s=1800.0)
+        assert gate.requests <= today(scn, interval_s=interval_s), gate.per_run()
+        assert_prompt_and_clean(gate, outcome, interval_s=interval_s)
+        swept = [count for run, count in gate.per_run().items() if run != lead_of(scn)]
+        assert max(swept) >= 2  # progress sweeps did happen
 
 
 def test_the_lead_finishing_last_leaves_the_others_to_one_request_each(clock: FakeClock) -> None:
