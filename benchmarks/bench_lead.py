@@ -69,11 +69,11 @@ def _economy_rows() -> tuple[Row, ...]:
     a_goal = 30 + 2 * RUNS
     clean = [a_box.runs_requested_after_final(), b_box.runs_requested_after_final()] == [[], []]
     return (
-        Row("8. Requests, 20 runs finishing within 4 s after 30 s (1 s interval)", f"<= {a_goal}", str(a_made),
+        Row("9. Requests, 20 runs finishing within 4 s after 30 s (1 s interval)", f"<= {a_goal}", str(a_made),
             a_made <= a_goal and a_exit.code == 0 and clean,
             f"every run every interval: {a_today}; verdict {_after_last(a_box, a_exit):.2f} s after the last "
             f"run finished; exit {a_exit.code}"),
-        Row("8. Requests, 20 runs finishing evenly over 30 s (1 s interval)",
+        Row("9. Requests, 20 runs finishing evenly over 30 s (1 s interval)",
             f"<= 0.5 x {b_today}", f"{b_made} ({b_made / b_today:.2f} x)",
             b_made <= 0.5 * b_today and b_exit.code == 0 and clean,
             f"today's count = every run polled every interval until final; verdict "
@@ -103,11 +103,11 @@ def _fail_fast_rows(*, quick: bool) -> tuple[Row, ...]:
     goal = FAIL_FAST_INTERVAL_S + 0.3
     if any(code == 2 for _, code, _ in results):
         why = next(err for _, code, err in results if code == 2).strip().splitlines()[-1][:120]
-        return (Row("8. --fail-fast: exit after the first failure, max (5 s interval)", f"<= {goal:.1f} s",
+        return (Row("9. --fail-fast: exit after the first failure, max (5 s interval)", f"<= {goal:.1f} s",
                     "not measured", False, f"the gate refused --fail-fast: {why}"),)
     latencies = [latency for latency, _, _ in results]
     codes = sorted({code for _, code, _ in results})
-    return (Row("8. --fail-fast: exit after the first failure, max (5 s interval)", f"<= {goal:.1f} s",
+    return (Row("9. --fail-fast: exit after the first failure, max (5 s interval)", f"<= {goal:.1f} s",
                 f"{max(latencies):.2f} s", max(latencies) <= goal and codes == [1],
                 f"{trials} gates, 10 runs each, the first fails while 9 run for a minute more; median "
                 f"{statistics.median(latencies):.2f} s; exit codes {codes}"),)

@@ -40,7 +40,8 @@ SANDBOX_DEFAULT_KEY = "docketqa-sandbox-key"
 SUMMARIES = {
     Command.RUN: "trigger one group run for the blueprints, then wait for every run it starts",
     Command.WAIT: "wait for test runs that were started elsewhere",
-    Command.REPORT: "judge saved GET /test_run responses like a live run; only --artifacts-dir uses the network",
+    Command.REPORT: "judge saved GET /test_run responses like a live run; only --artifacts-dir and --pr-comment use "
+                    "the network",
 }
 SANDBOX_EPILOG = """\
 exit codes:

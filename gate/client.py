@@ -67,7 +67,7 @@ class ApiClient:
         self._max_body = max_body_bytes
         self._wall = wall_clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._session = requests.Session()
-        _settle_environment(self._session, self._base)
+        settle_environment(self._session, self._base)
         # max_retries=0: every retry decision is ours (the POST must never be repeated behind our back).
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0)
         self._session.mount("https://", adapter)
@@ -172,7 +172,7 @@ class ApiClient:
         return exc
 
 
-def _settle_environment(session: requests.Session, base_url: str) -> None:
+def settle_environment(session: requests.Session, base_url: str) -> None:
     """Read HTTP(S)_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) once, by requests' own rules.
 
     With ``trust_env`` on, requests re-reads the whole environment on every call: a third of a poll's CPU,

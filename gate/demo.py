@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,6 +21,7 @@ DEMO_TIMEOUT_S = 120.0
 def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: Tuning | None = None) -> int:
     """Serve the sandbox in-process, run the gate against it, write every report into ``out_dir``."""
     from gate.execute import execute_gate
+    from gate.reports.comment import CommentContext, render_comment
     from gate.reports.files import write_atomic
     from gate.reports.junit import render_junit
     from gate.sandbox.server import Sandbox
@@ -48,9 +50,13 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: 
         outcome = execute_gate(config, env={}, out=out, err=err, cwd=Path.cwd(), tuning=tuning)
     steps_path = out_dir / "docketqa-junit-steps.xml"
     write_atomic(steps_path, render_junit(outcome, layout=JunitLayout.STEP))
+    comment_path = out_dir / "pr-comment.md"
+    context = CommentContext(key="demo", updated_at=dt.datetime.now(dt.timezone.utc))
+    write_atomic(comment_path, render_comment(outcome, context))
     code = int(outcome.exit_code)
     out.write(
         f"\nAlso written: {steps_path} (JUnit, one testcase per step: --junit-layout step).\n"
+        f"And {comment_path}: the pull-request comment --pr-comment would post or update.\n"
         f"A real gate would have exited {code} here, so this pipeline would "
         f"{'continue' if code == 0 else 'stop'}. The demo itself exits 0 because it worked.\n"
         f"Open {out_dir / 'docketqa-summary.md'} to see the job summary a developer would read.\n"

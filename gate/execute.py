@@ -60,7 +60,7 @@ def execute_gate(
     platform = detect(
         env, stdout=out, workspace=cwd, annotations=config.annotations, job_summary=config.job_summary
     )
-    platform.begin(api_key=config.api_key)
+    platform.begin(api_key=config.api_key, also_mask=config.comment.tokens)
     if config.config_file is not None:
         err.write(f"{PROG}: using config file {config.config_file}\n")
     phases = tuning or _Untuned()
@@ -79,7 +79,9 @@ def execute_gate(
         exit_code = failure.exit_code if failure else None
         platform.log_run_details(outcome)
         notes += platform.publish(outcome, summary_markdown=reports.summary_markdown, written=written, exit_code=exit_code)
-        _conclude(outcome, written=written, notes=notes, exit_code=exit_code, out=out, err=err)
+        # After every report and output: nothing waits on the comment or is lost by it, and it decides nothing.
+        said, warnings = _pr_comment(outcome, config, env=env, clock=clock, wall_clock=wall_clock, sanitize=platform.sanitize_log)
+        _conclude(outcome, written=written, notes=notes + said, warnings=warnings, exit_code=exit_code, out=out, err=err)
     if failure is not None:
         raise failure  # outputs, summary and the other reports are out: now the unwritable path fails the gate
     return outcome
@@ -99,6 +101,22 @@ def _follow(
     interactive = bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(err, interactive=interactive, clock=clock, sanitize=sanitize)
     return follow_runs(config, client=client, clock=clock, progress=progress, rng=random.Random())
+
+
+def _pr_comment(
+    outcome: Outcome,
+    config: Config,
+    *,
+    env: Mapping[str, str],
+    clock: Clock | None,
+    wall_clock: Callable[[], dt.datetime] | None,
+    sanitize: Callable[[str], str],
+) -> tuple[list[str], list[str]]:
+    """The sticky pull-request comment's log lines: notes, and warnings (none at all when it is off)."""
+    from gate.platforms.pr_comment import write_comment
+
+    said = write_comment(outcome, config.comment, env=env, clock=clock, wall_clock=wall_clock)
+    return [sanitize(n.text) for n in said if not n.warning], [sanitize(n.text) for n in said if n.warning]
 
 
 def _load_saved(config: Config, *, cwd: Path) -> Outcome:
@@ -133,6 +151,7 @@ def _conclude(
     *,
     written: Mapping[str, Path],
     notes: list[str],
+    warnings: list[str],
     exit_code: ExitCode | None,
     out: TextIO,
     err: TextIO,
@@ -140,6 +159,7 @@ def _conclude(
     from gate.conclusion import conclusion_lines, conclusion_warnings
 
     err.writelines(f"{PROG}: note: {note}\n" for note in notes)
+    err.writelines(f"{PROG}: warning: {warning}\n" for warning in warnings)
     err.writelines(f"{PROG}: warning: {warning}\n" for warning in conclusion_warnings(outcome))
     out.writelines(line + "\n" for line in conclusion_lines(outcome, written=written, exit_code=exit_code))
     if outcome.stop_reason:

@@ -25,6 +25,7 @@ from gate.errors import (
     check_before_rerunning,
 )
 from gate.model import GroupRun
+from gate.reports.escape import truncate
 from gate.retry import parse_retry_after
 
 UNCERTAIN_HINT = f"{MAY_HAVE_STARTED}; not retried to avoid a second billable run"
@@ -141,7 +142,7 @@ def excerpt(text: str | bytes, *, limit: int = EXCERPT_CHARS) -> str:
         text = text[: limit * 8].decode("utf-8", errors="replace")
     cleaned = "".join(" " if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in text[: limit * 8])
     line = " ".join(cleaned.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return truncate(line, limit, trim=True)
 
 
 def api_message(body: bytes) -> str:

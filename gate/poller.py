@@ -179,7 +179,7 @@ class Poller:
             worker.start()
             self._workers.append(worker)
 
-    def _clip(self, due: float, *, now: float) -> float:
+    def _inside_deadline(self, due: float, *, now: float) -> float:
         """Keep a routine poll inside the deadline so its answer can still arrive; inf when no room is left."""
         latest = self._deadline - self._margin
         if due <= latest:
@@ -245,7 +245,7 @@ class Poller:
                 # (a slower answer than the interval means the next poll goes out at once).
                 started = now if sent_at is None else sent_at
                 pause = self._interval_s * (1 - self._rng.uniform(0, self._settings.jitter))
-                track.next_due = self._clip(max(now, started + pause), now=now)
+                track.next_due = self._inside_deadline(max(now, started + pause), now=now)
             elif fatal is not None or error is not None:
                 self._fatal = self._fatal or fatal
                 status = dataclasses.replace(status, error=error or status.error, last_error=fatal or error)

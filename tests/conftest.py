@@ -11,7 +11,7 @@ import pytest
 from gate.clock import FakeClock
 from tests.support.cli import CliResult
 from tests.support.http_fixture import FixtureServer, serving
-from tests.support.keys import TEST_API_KEY
+from tests.support.keys import SECRETS
 
 _texts_key = pytest.StashKey[list]()
 
@@ -61,11 +61,19 @@ def _scan_files(root: Path) -> list[str]:
         if path.suffix == ".key":
             continue
         try:
-            if path.is_file() and path.stat().st_size < 64 * 1024 * 1024 and TEST_API_KEY.encode() in path.read_bytes():
+            if path.is_file() and path.stat().st_size < 64 * 1024 * 1024 and _leaks_bytes(path.read_bytes()):
                 found.append(f"file {path}")
         except OSError:
             continue
     return found
+
+
+def _leaks(text: str) -> bool:
+    return any(secret in text for secret in SECRETS)
+
+
+def _leaks_bytes(data: bytes) -> bool:
+    return any(secret.encode() in data for secret in SECRETS)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -74,14 +82,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when != "call":
         return
-    leaks = [f"captured {name}" for name, text in report.sections if TEST_API_KEY in text]
-    if call.excinfo is not None and TEST_API_KEY in str(call.excinfo.value):
+    leaks = [f"captured {name}" for name, text in report.sections if _leaks(text)]
+    if call.excinfo is not None and _leaks(str(call.excinfo.value)):
         leaks.append("exception message")
-    if any(TEST_API_KEY in text for text in item.stash.get(_texts_key, [])):
+    if any(_leaks(text) for text in item.stash.get(_texts_key, [])):
         leaks.append("registered output")
     tmp = getattr(item, "funcargs", {}).get("tmp_path")
     if isinstance(tmp, Path) and tmp.exists():
         leaks += _scan_files(tmp)
     if leaks:
         report.outcome = "failed"
-        report.longrepr = "API key leaked into: " + ", ".join(leaks)
+        report.longrepr = "API key or forge token leaked into: " + ", ".join(leaks)

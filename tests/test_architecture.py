@@ -137,3 +137,17 @@ def test_only_the_console_entry_point_changes_interpreter_wide_settings() -> Non
             if (node.value.id, node.attr) in PROCESS_WIDE_CALLS:
                 found.append(f"{name}:{node.lineno} {node.value.id}.{node.attr}")
     assert not found, found
+
+
+def test_the_architecture_page_lists_every_module() -> None:
+    """docs/ARCHITECTURE.md's one-line-per-module tree names every module in gate/, so a newcomer's map is whole."""
+    page = (PACKAGE_ROOT.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    tree = page[page.index("## Every module, one line each"):]
+    missing = []
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        family = path.parent.name if path.parent != PACKAGE_ROOT else None
+        line = next((line for line in tree.splitlines() if line.strip().startswith(path.name + " ")), None)
+        heading = f"  {family}/" if family else None
+        if line is None or (heading is not None and heading not in tree):
+            missing.append(str(path.relative_to(PACKAGE_ROOT)))
+    assert not missing, f"add these to docs/ARCHITECTURE.md: {missing}"

@@ -18,7 +18,8 @@ COMMANDS = ("run", "wait", "report", "sandbox", "demo")
 REPORT_OPTIONS = (
     "--config PATH", "--allow-failure BLUEPRINT_ID", "--junit PATH", "--json PATH", "--summary PATH",
     "--junit-layout {test,step}", "--artifacts-dir DIR", "--annotations, --no-annotations",
-    "--job-summary, --no-job-summary", "--debug",
+    "--job-summary, --no-job-summary", "--debug", "--pr-comment {off,always,failures}", "--comment-key TEXT",
+    "--pr NUMBER", "--comment-author LOGIN", "--github-token-file PATH",
 )  # fmt: skip
 #: What run and wait take beyond report's options: the API and waiting.
 NETWORK_OPTIONS = (
@@ -34,9 +35,11 @@ OWN_OPTIONS = {
 }
 PROXY_ENVIRONMENT = ("HTTPS_PROXY, NO_PROXY ", "REQUESTS_CA_BUNDLE ")
 ENVIRONMENT = {
-    "run": ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
-    "wait": ("DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
-    "report": ("DOCKET_CONFIG ", *PROXY_ENVIRONMENT),
+    "run": ("DOCKETQA_GITLAB_TOKEN ", "DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", "GITHUB_TOKEN ",
+            *PROXY_ENVIRONMENT),
+    "wait": ("DOCKETQA_GITLAB_TOKEN ", "DOCKET_API_KEY ", "DOCKET_API_URL ", "DOCKET_CONFIG ", "GITHUB_TOKEN ",
+             *PROXY_ENVIRONMENT),
+    "report": ("DOCKETQA_GITLAB_TOKEN ", "DOCKET_CONFIG ", "GITHUB_TOKEN ", *PROXY_ENVIRONMENT),
 }
 EXIT_TABLE = (
     "  0    every run passed (allowed failures and, with --no-fail-on-timeout, timeouts do not count)",
@@ -94,7 +97,8 @@ def test_report_help_lists_no_api_or_waiting_option_and_says_what_reaches_the_ne
     assert [option for option in NETWORK_OPTIONS if option.split(" ")[0].rstrip(",") in text] == []
     assert "DOCKET_API_KEY" not in text and "DOCKET_API_URL" not in text
     flat = " ".join(text.split())
-    assert "judge saved GET /test_run responses like a live run; only --artifacts-dir uses the network" in flat
+    assert "judge saved GET /test_run responses like a live run; only --artifacts-dir and --pr-comment use the " \
+           "network" in flat  # fmt: skip
     assert "--artifacts-dir DIR download failing steps' screenshots and videos here" in flat
 
 

@@ -333,8 +333,8 @@ class FaultyApi:
         if mode == "reset":
             return Reply(reset=True)
         if mode == "stall":
-            # Past the 0.15 s read timeout; still "running" so that a loaded machine that reads it anyway changes nothing.
-            return Reply(delay_s=0.2, body=run_body(run_id))
+            # Past the 0.3 s read timeout; still "running" so that a loaded machine that reads it anyway changes nothing.
+            return Reply(delay_s=0.6, body=run_body(run_id))
         if mode.startswith("429"):
             wait = self.rng.randint(1, 15)
             self.not_before[run_id] = at + wait
@@ -352,7 +352,7 @@ def run_faulty(seed: int, *, fault_rate: float, never_finish: bool = False, time
         server.fallback(api)
         # A read timeout far above a loaded machine's answer time: the server counts a final answer as delivered
         # when it decides it, so a timeout that fires first would look like a re-poll after final.
-        client = make_client(server, timeouts=(2.0, 0.15), wall_clock=lambda: WALL)
+        client = make_client(server, timeouts=(2.0, 0.3), wall_clock=lambda: WALL)
         outcome = follow(config(server.url, runs=tuple(range(1, 21)), timeout_s=timeout_s), clock, client=client)
     return outcome, api, clock
 

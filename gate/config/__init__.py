@@ -27,6 +27,36 @@ class JunitLayout(enum.Enum):
     STEP = "step"
 
 
+class CommentMode(enum.Enum):
+    """When the gate writes its sticky pull-request (merge-request) comment."""
+
+    OFF = "off"
+    #: Create or update it on every run.
+    ALWAYS = "always"
+    #: Create one only when the gate does not pass; always update an existing one (so it turns green).
+    FAILURES = "failures"
+
+
+@dataclasses.dataclass(frozen=True)
+class CommentSettings:
+    """The pull-request comment: when, which one this gate job owns, where, as whom, and the tokens."""
+
+    mode: CommentMode = CommentMode.OFF
+    #: Which sticky comment this gate job owns; None: the workflow + job (GitHub) or the job name (GitLab).
+    key: str | None = None
+    #: The pull request (GitHub) or merge request IID (GitLab), when the event does not say.
+    pr: int | None = None
+    #: The GitHub login whose comments may be the gate's; None: github-actions[bot].
+    author: str | None = None
+    github_token: Secret | None = None
+    gitlab_token: Secret | None = None
+
+    @property
+    def tokens(self) -> tuple[Secret, ...]:
+        """The tokens given (to mask in the log and redact from messages)."""
+        return tuple(token for token in (self.github_token, self.gitlab_token) if token)
+
+
 @dataclasses.dataclass(frozen=True)
 class Blueprint:
     id: int
@@ -67,6 +97,7 @@ class Config:
     debug: bool = False
     #: The config file that was read, if any (logged so users know it was used).
     config_file: Path | None = None
+    comment: CommentSettings = CommentSettings()
 
     def name_for(self, blueprint_id: int | None) -> str | None:
         return next((b.name for b in self.blueprints if b.id == blueprint_id and b.name), None)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gate.config import DEFAULT_CONFIG_FILE, Blueprint, Command, Config, ReportPaths
+from gate.config import DEFAULT_CONFIG_FILE, Blueprint, Command, CommentMode, CommentSettings, Config, ReportPaths
 from gate.config.file import read_config_file, unusable
 from gate.config.settings import setting
 from gate.config.sources import (
@@ -70,7 +71,7 @@ class _Problems:
         return [text for *_, text in sorted(self._found)] + self.missing
 
 
-class _Picker:
+class _LayeredSettings:
     """Validates a setting in every layer (so a broken file is reported even when a flag overrides it)."""
 
     def __init__(self, layers: Sequence[Layer], problems: _Problems) -> None:
@@ -108,7 +109,7 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
     """Highest-precedence layer first; raises one ``ConfigError`` naming every problem and its source."""
     file_layer, file_path, display = _config_file_layer(layers, cwd=cwd)
     problems = _Problems(file_index=len(layers), display=display)
-    pick = _Picker([*layers, file_layer], problems)
+    pick = _LayeredSettings([*layers, file_layer], problems)
     blueprints = _blueprints(pick, file_layer)
     test_run_ids = pick.first("test_run_ids")
     api_key = _api_key(pick, cwd=cwd) if command in (Command.RUN, Command.WAIT) else None
@@ -139,13 +140,14 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
         concurrency=pick.first("concurrency"),
         debug=pick.first("debug"),
         config_file=file_path,
+        comment=_comment(pick, cwd=cwd),
     )
     if problems:
         raise ConfigError(problems.ordered())
     return config
 
 
-def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
+def _blueprints(pick: _LayeredSettings, file_layer: Layer) -> tuple[Blueprint, ...]:
     """The chosen ids; ids given elsewhere replace the file's list but keep its names and allow_failure."""
     chosen: tuple[Blueprint, ...] = pick.first("blueprints")
     from_file = file_layer.values.get("blueprints")
@@ -153,7 +155,7 @@ def _blueprints(pick: _Picker, file_layer: Layer) -> tuple[Blueprint, ...]:
     return tuple(entries.get(b.id, b) for b in chosen)
 
 
-def _reports(pick: _Picker) -> ReportPaths:
+def _reports(pick: _LayeredSettings) -> ReportPaths:
     return ReportPaths(
         junit=pick.first("junit"),
         json=pick.first("json"),
@@ -166,26 +168,57 @@ def _reports(pick: _Picker) -> ReportPaths:
 # --- the API key ----------------------------------------------------------------------------------------
 
 
-def _api_key(pick: _Picker, *, cwd: Path) -> Secret | None:
-    """The key from the highest-precedence source that has one; its problems never quote the key."""
+@dataclasses.dataclass(frozen=True)
+class _SecretSpec:
+    """A secret setting, the setting naming a file that may hold it instead, and how messages name it."""
+
+    name: str
+    file_name: str | None
+    what: str
+    origin: str
+
+
+_API_KEY = _SecretSpec("api_key", "api_key_file", "the API key", "DocketQA")
+_GITHUB_TOKEN = _SecretSpec("github_token", "github_token_file", "the GitHub token", "GitHub")
+_GITLAB_TOKEN = _SecretSpec("gitlab_token", None, "the GitLab token", "GitLab")
+
+
+def _api_key(pick: _LayeredSettings, *, cwd: Path) -> Secret | None:
+    return _secret(pick, _API_KEY, cwd=cwd)
+
+
+def _comment(pick: _LayeredSettings, *, cwd: Path) -> CommentSettings:
+    """The pull-request comment's settings; its tokens are read only when a comment may be written."""
+    mode: CommentMode = pick.first("pr_comment")
+    wanted = mode is not CommentMode.OFF
+    return CommentSettings(
+        mode=mode, key=pick.first("comment_key"), pr=pick.first("pr"), author=pick.first("comment_author"),
+        github_token=_secret(pick, _GITHUB_TOKEN, cwd=cwd) if wanted else None,
+        gitlab_token=_secret(pick, _GITLAB_TOKEN, cwd=cwd) if wanted else None,
+    )
+
+
+def _secret(pick: _LayeredSettings, spec: _SecretSpec, *, cwd: Path) -> Secret | None:
+    """The secret from the highest-precedence source that has one; its problems never quote it."""
     for index, layer in enumerate(pick.layers):
-        key_file, key = layer.values.get("api_key_file"), layer.values.get("api_key")
+        key_file = layer.values.get(spec.file_name) if spec.file_name else None
+        key = layer.values.get(spec.name)
         if key_file is None and (key is None or not isinstance(key.value, Secret)):
             continue
         try:
             if key_file is not None:
-                return _read_key_file(key_file, cwd=cwd)
+                return _read_key_file(key_file, spec=spec, cwd=cwd)
             assert key is not None and isinstance(key.value, Secret)
-            return _checked_key(key.value, source=key.source)
+            return _checked_key(key.value, spec=spec, source=key.source)
         except ValueError as exc:
             pick.problems.add(index, str(exc))
-            pick.failed.add("api_key")
+            pick.failed.add(spec.name)
             return None
     return None
 
 
-def _read_key_file(given: Given, *, cwd: Path) -> Secret:
-    """The stripped key from the file; ValueError naming the path (never the content) when unusable."""
+def _read_key_file(given: Given, *, spec: _SecretSpec, cwd: Path) -> Secret:
+    """The stripped secret from the file; ValueError naming the path (never the content) when unusable."""
     try:
         path = parse_path(str(given.value))
     except ValueError as exc:
@@ -197,22 +230,23 @@ def _read_key_file(given: Given, *, cwd: Path) -> Secret:
     except OSError as exc:
         raise ValueError(f"{given.source}: cannot read {show(str(path))}: {os_reason(exc)}") from None
     if len(data) > MAX_KEY_FILE_BYTES:
-        raise ValueError(f"{where} is larger than 4 KB; it should hold only the API key")
+        raise ValueError(f"{where} is larger than 4 KB; it should hold only {spec.what}")
     try:
         text = data.decode("utf-8-sig")  # -sig: editors on Windows add a byte-order mark
     except UnicodeDecodeError:
-        raise ValueError(f"{where} is not UTF-8 text; it should hold only the API key") from None
-    return _checked_key(Secret(text.strip()), source=where)
+        raise ValueError(f"{where} is not UTF-8 text; it should hold only {spec.what}") from None
+    return _checked_key(Secret(text.strip()), spec=spec, source=where)
 
 
-def _checked_key(key: Secret, *, source: str) -> Secret:
+def _checked_key(key: Secret, *, spec: _SecretSpec, source: str) -> Secret:
     text = key.reveal()
     if not text:
-        raise ValueError(f"{source}: the API key is empty")
+        raise ValueError(f"{source}: {spec.what} is empty")
     # A header value with a line break or non-ASCII text fails deep in requests, possibly quoting it.
     if any(not 33 <= ord(char) < 127 for char in text):
         raise ValueError(
-            f"{source}: the API key contains spaces, line breaks or non-ASCII characters; copy it again from DocketQA"
+            f"{source}: {spec.what} contains spaces, line breaks or non-ASCII characters; copy it again from "
+            f"{spec.origin}"
         )
     return key
 

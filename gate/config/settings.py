@@ -13,6 +13,7 @@ from gate.config import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_TIMEOUT_S,
     Command,
+    CommentMode,
     JunitLayout,
     ReportPaths,
 )
@@ -20,13 +21,17 @@ from gate.config.values import (
     parse_api_url,
     parse_blueprints,
     parse_bool,
+    parse_comment_key,
+    parse_comment_mode,
     parse_concurrency,
     parse_id_list_value,
     parse_layout,
+    parse_login,
     parse_optional_path,
     parse_path,
     parse_paths,
     parse_poll_interval,
+    parse_pr_number,
     parse_timeout,
 )
 
@@ -45,6 +50,8 @@ class FileShape(enum.Enum):
     """What the config-file key holds; the file reader checks the YAML type and reports it with line and key path."""
 
     TEXT = "text"
+    #: A word from a fixed list: `pr_comment: off` is a YAML 1.1 boolean, yet the user wrote the word "off".
+    WORD = "word"
     DURATION = "duration"  # text or a number of seconds
     BOOLEAN = "boolean"
     WHOLE_NUMBER = "whole number"
@@ -86,6 +93,7 @@ class Setting:
 
 
 _CONFIGURATION, _API, _WAITING, _REPORTS = "configuration", "DocketQA API", "waiting", "reports"
+_COMMENT = "pull-request comment"
 _DEFAULT_REPORTS = ReportPaths()
 #: Settings for talking to DocketQA and waiting: ``report`` reads saved responses and takes none of them.
 _ONLINE = frozenset({Command.RUN, Command.WAIT})
@@ -165,6 +173,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("job_summary", "write the CI job summary (default on)", parse_bool, default=True, flag="--job-summary",
             kind=FlagKind.SWITCH, group=_REPORTS, file_key="job_summary", file_expects=_BOOLEAN,
             file_shape=FileShape.BOOLEAN, action_input="job-summary"),
+    Setting("pr_comment", "keep one comment on the pull (merge) request, updated on every run: off (default), "
+            "always, or failures (create only when the gate does not pass; always update)", parse_comment_mode,
+            default=CommentMode.OFF, flag="--pr-comment", metavar="{off,always,failures}", group=_COMMENT,
+            file_key="pr_comment", file_expects="'off', 'always' or 'failures'", file_shape=FileShape.WORD,
+            action_input="pr-comment"),
+    Setting("comment_key", "which comment this gate job owns (default: workflow / job on GitHub, the job name "
+            "on GitLab)", parse_comment_key, flag="--comment-key", metavar="TEXT", group=_COMMENT,
+            file_key="comment_key", file_expects="a short text such as 'e2e'", action_input="comment-key"),
+    Setting("pr", "the pull request (GitHub) or merge request IID (GitLab) to comment on when the event does not "
+            "say", parse_pr_number, flag="--pr", metavar="NUMBER", group=_COMMENT, action_input="pr-number"),
+    Setting("comment_author", "the GitHub login the token comments as (default github-actions[bot])", parse_login,
+            flag="--comment-author", metavar="LOGIN", group=_COMMENT, action_input="comment-author"),
+    Setting("github_token", "the GitHub token for --pr-comment; or use --github-token-file PATH", None,
+            env="GITHUB_TOKEN", env_help="the GitHub token for --pr-comment; or use --github-token-file PATH",
+            action_input="github-token", secret=True),
+    Setting("github_token_file", "read the GitHub token for --pr-comment from this file (else env GITHUB_TOKEN)",
+            parse_path, flag="--github-token-file", metavar="PATH", group=_COMMENT),
+    Setting("gitlab_token", "a GitLab access token with the api scope, for --pr-comment", None,
+            env="DOCKETQA_GITLAB_TOKEN",
+            env_help="a GitLab access token with the api scope, for --pr-comment (CI_JOB_TOKEN cannot write notes)",
+            secret=True),
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gate.config import Blueprint, JunitLayout
+from gate.config import Blueprint, CommentMode, JunitLayout
 from gate.durations import parse_duration
+from gate.reports.escape import quote_value
 
 #: The overall deadline: more than zero (nothing can finish in no time) and at most a day (no CI job runs longer).
 MAX_TIMEOUT_S = 24 * 3600.0
@@ -23,14 +24,16 @@ MAX_CONCURRENCY = 32
 TRUE_TEXTS = frozenset({"true", "True", "TRUE"})
 FALSE_TEXTS = frozenset({"false", "False", "FALSE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
+MAX_COMMENT_KEY = 200
 
 _ID = re.compile(r"[0-9]+")
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
-def show(text: str, limit: int = 60) -> str:
-    """Quote a user value for an error message: escaped, and cut so one line stays one line."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def show(text: str) -> str:
+    """A user value quoted for a config error message (the one quoting rule, at the length config messages use)."""
+    return quote_value(text, limit=60)
 
 
 def os_reason(exc: OSError) -> str:
@@ -114,6 +117,39 @@ def parse_layout(text: str) -> JunitLayout:
     except ValueError:
         allowed = " or ".join(repr(layout.value) for layout in JunitLayout)
         raise ValueError(f"expected {allowed}, got {show(text)}") from None
+
+
+def parse_comment_mode(text: str) -> CommentMode:
+    try:
+        return CommentMode(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(repr(mode.value) for mode in CommentMode)
+        raise ValueError(f"expected one of {allowed}, got {show(text)}") from None
+
+
+def parse_comment_key(text: str) -> str:
+    """One line of at most 200 printable characters (it names the comment in a hidden marker)."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise ValueError("expected a key such as 'e2e', got an empty value")
+    if len(cleaned) > MAX_COMMENT_KEY or not cleaned.isprintable():
+        raise ValueError(f"expected at most {MAX_COMMENT_KEY} printable characters, got {show(text)}")
+    return cleaned
+
+
+def parse_pr_number(text: str) -> int:
+    cleaned = text.strip().lstrip("#!")
+    if not _ID.fullmatch(cleaned) or int(cleaned) == 0:
+        raise ValueError(f"expected a pull or merge request number such as 12, got {show(text)}")
+    return int(cleaned)
+
+
+def parse_login(text: str) -> str:
+    """A GitHub login (``octocat``, ``my-app[bot]``)."""
+    cleaned = text.strip()
+    if not _LOGIN.fullmatch(cleaned):
+        raise ValueError(f"expected a GitHub login such as 'my-app[bot]', got {show(text)}")
+    return cleaned
 
 
 def parse_path(text: str) -> Path:

@@ -18,6 +18,7 @@ PLAIN_TAGS = frozenset({STR, INT, FLOAT, BOOL, NULL_TAG, DATE})
 #: The YAML types each kind of value accepts: a number where a path belongs is a mistake, not a file named 5.
 ACCEPTED = {
     FileShape.TEXT: frozenset({STR}),
+    FileShape.WORD: frozenset({STR, BOOL}),  # the scalar's source text ("off") is what the setting parses
     FileShape.PATH_OR_NULL: frozenset({STR, NULL_TAG}),
     FileShape.DURATION: frozenset({STR, INT, FLOAT}),  # 90 is ninety seconds
     FileShape.BOOLEAN: frozenset({BOOL}),

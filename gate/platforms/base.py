@@ -53,8 +53,8 @@ class Platform(Protocol):
     def workspace_owner(self) -> Path | None:
         """A directory whose owner should own every report the gate writes; None: whoever runs the gate."""
 
-    def begin(self, *, api_key: Secret | None) -> None:
-        """Prepare the log before anything else is printed (GitHub: mask the key)."""
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
+        """Prepare the log before anything else is printed (GitHub: mask the key and ``also_mask``, e.g. tokens)."""
 
     def sanitize_log(self, text: str) -> str:
         """Make DocketQA text safe to print in this platform's log."""

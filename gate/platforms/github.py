@@ -78,10 +78,11 @@ class GitHubPlatform:
         workspace = self.env.get("GITHUB_WORKSPACE")
         return Path(workspace) if workspace else None
 
-    def begin(self, *, api_key: Secret | None) -> None:
-        if api_key:
-            # First line of output: from here on the runner replaces the key with *** in every log line.
-            self._emit([f"::add-mask::{escape_command_data(api_key.reveal())}"])
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
+        # First lines of output: from here on the runner replaces each secret with *** in every log line
+        # (the runner masks ${{ github.token }} itself; a token read from a file it has never seen).
+        secrets = [secret for secret in (api_key, *also_mask) if secret]
+        self._emit([f"::add-mask::{escape_command_data(secret.reveal())}" for secret in secrets])
 
     def sanitize_log(self, text: str) -> str:
         return defuse(strip_controls(text))

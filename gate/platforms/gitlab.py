@@ -68,7 +68,7 @@ class GitLabPlatform:
     def workspace_owner(self) -> Path | None:
         return None
 
-    def begin(self, *, api_key: Secret | None) -> None:
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
         # GitLab masks variables marked "masked" itself; there is no in-log masking command.
         return None
 

@@ -23,7 +23,7 @@ class LocalPlatform:
     def workspace_owner(self) -> Path | None:
         return None
 
-    def begin(self, *, api_key: Secret | None) -> None:
+    def begin(self, *, api_key: Secret | None, also_mask: tuple[Secret, ...] = ()) -> None:
         return None
 
     def sanitize_log(self, text: str) -> str:

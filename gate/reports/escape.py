@@ -24,6 +24,8 @@ _MD_SPECIALS = "\\`*_[]|~$!{}"  # the backslash first, so the escapes added afte
 _MD_LINE_STARTERS = frozenset("#+=-")
 _MD_ORDERED = re.compile(r"^(\d+)([.)])")
 _WEB_URL = re.compile(r"https?://[^\s/?#]", re.IGNORECASE)
+# A link destination (group 1, kept), or "@" / "#" where GitHub could read a mention or an issue reference.
+_NOTIFIER = re.compile(r"(\]\([^)\s]*\))|(?<![\w`/&])(?:@(?=[A-Za-z0-9])|#(?=\d))")
 # Kept as is inside a Markdown link destination; everything else (quotes, parentheses, `|`, `\`,
 # backticks, spaces, controls, non-ASCII) is percent-encoded so it can end neither the link nor a table cell.
 _URL_SAFE = "-._~:/?#[]@!$&*+,;=%"
@@ -150,6 +152,16 @@ def truncate(text: str, limit: int, *, marker: str = "…", trim: bool = False) 
 def quote_value(text: str, *, limit: int) -> str:
     """A user's value quoted for an error message: escaped as a Python literal, cut after ``limit`` characters."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def no_notifications(markdown: str) -> str:
+    """Markdown in which ``@user``/``@org/team`` and ``#123`` cannot notify anyone or cross-reference an issue.
+
+    In a pull-request comment GitHub turns them into mentions (a notification) and references (an event in
+    that issue's timeline). A zero-width space after the sign breaks both and reads the same; link destinations
+    (already percent-encoded by ``safe_link``, so free of spaces and ``)``) are left as they are.
+    """
+    return _NOTIFIER.sub(lambda m: m.group(0) if m.group(1) else m.group(0) + "&#8203;", markdown)
 
 
 def escape_command_data(text: str) -> str:

@@ -36,6 +36,8 @@ RESULTS = {
     Verdict.NOT_AWAITED: "⏭ not awaited",
 }
 TABLE_HEAD = "| Test | Result | Failed step | Duration | Links |\n| --- | --- | --- | --- | --- |"
+#: Named in the note that says what was left out.
+SUMMARY_LIMIT_NAME = "GitHub's 1 MiB summary limit"
 CELL_CHARS = 120
 SHORT_QUOTE_CHARS = 1_000
 SHORT_RESULT_CHARS = 200
@@ -69,26 +71,26 @@ def render_summary(
     return renderer.render_rows_that_fit(limit_bytes)
 
 
+def rows_that_fit(outcome: Outcome, limit_bytes: int, *, limit_name: str) -> str:
+    """The last resort of every size-limited renderer: the head and whole table rows of runs that did not pass."""
+    return _SummaryRenderer(outcome, {}, limit_name=limit_name).render_rows_that_fit(limit_bytes)
+
+
 class _SummaryRenderer:
     """One outcome, rendered at any level of detail; blocks shared between levels are built once."""
 
-    def __init__(self, outcome: Outcome, attachments: Mapping[int, Sequence[str]]) -> None:
+    def __init__(
+        self, outcome: Outcome, attachments: Mapping[int, Sequence[str]], *, limit_name: str = SUMMARY_LIMIT_NAME
+    ) -> None:
         self.outcome = outcome
+        self.limit_name = limit_name
         self.attachments = attachments
         self.groups = group_runs_of(outcome)
-        self._rows = [_row(r, g) for r, g in zip(outcome.runs, self.groups)]
+        self._rows = [table_row(r, g) for r, g in zip(outcome.runs, self.groups)]
         self._blocks: dict[tuple[int, bool, bool], str] = {}
 
     def head(self, notes: Sequence[str]) -> list[str]:
-        o = self.outcome
-        parts = [f"## {HEADLINES[o.verdict]}", "", _counts_line(o)]
-        if o.stop_reason:
-            parts += ["", f"> **Stopped early:** {md_inline(o.stop_reason)}"]
-        if notes:
-            parts += ["", f"> **Shortened to stay under GitHub's 1 MiB summary limit:** {'; '.join(notes)}."]
-        if not o.runs:
-            parts += ["", "No test runs were followed, so nothing was tested: the gate does not pass."]
-        return parts
+        return head_lines(self.outcome, notes, limit=self.limit_name)
 
     def render(self, detail: Detail, *, limit_chars: int) -> str | None:
         """The summary at ``detail``, or None as soon as it has more than ``limit_chars`` characters."""
@@ -166,13 +168,13 @@ class _SummaryRenderer:
 
     def _details(self, r: RunOutcome, group_run: GroupRun | None, *, short: bool, with_steps: bool) -> str:
         failing = r.verdict is not Verdict.PASSED
-        lines = [f"<details{' open' if failing and not r.allowed_failure else ''}>", f"<summary>{_summary_line(r)}</summary>", ""]
+        lines = [f"<details{' open' if failing and not r.allowed_failure else ''}>", f"<summary>{details_summary_line(r)}</summary>", ""]
         run = r.run
         if failing:
-            lines += _failure_lines(r, short=short)
+            lines += failure_lines(r, short=short)
         elif r.flaky and run is not None:
             lines += [f"- {md_inline(attempt_line(a))}" for a in run.failed_attempts] + [""]
-        links = _links(r, group_run, video_label="▶ video")
+        links = run_links(r, group_run, video_label="▶ video")
         if links:
             lines += [links, ""]
         paths = self.attachments.get(r.test_run_id) if r.test_run_id is not None else None
@@ -186,7 +188,19 @@ class _SummaryRenderer:
         return "\n".join(lines)
 
 
-def _counts_line(o: Outcome) -> str:
+def head_lines(o: Outcome, notes: Sequence[str], *, limit: str) -> list[str]:
+    """Headline, counts, why the gate stopped early, and what was left out to stay under ``limit``."""
+    parts = [f"## {HEADLINES[o.verdict]}", "", counts_line(o)]
+    if o.stop_reason:
+        parts += ["", f"> **Stopped early:** {md_inline(o.stop_reason)}"]
+    if notes:
+        parts += ["", f"> **Shortened to stay under {limit}:** {'; '.join(notes)}."]
+    if not o.runs:
+        parts += ["", "No test runs were followed, so nothing was tested: the gate does not pass."]
+    return parts
+
+
+def counts_line(o: Outcome) -> str:
     c = o.counts
     parts = [f"❌ {c.failed} failed", f"✅ {c.passed} passed", f"⚠️ {c.flaky} flaky", f"⏱ {c.timed_out} timed out"]
     extra = (("⛔", c.errors, "error", "errors"), ("🚫", c.cancelled, "cancelled", "cancelled"),
@@ -196,21 +210,21 @@ def _counts_line(o: Outcome) -> str:
     return " · ".join([*parts, format_duration(o.elapsed_s)])
 
 
-def _result(r: RunOutcome) -> str:
+def result_label(r: RunOutcome) -> str:
     if r.flaky:
         return "⚠️ flaky"
     label = RESULTS[r.verdict]
     return f"{label} (allowed)" if r.allowed_failure and r.verdict is not Verdict.PASSED else label
 
 
-def _row(r: RunOutcome, group_run: GroupRun | None) -> str:
+def table_row(r: RunOutcome, group_run: GroupRun | None) -> str:
     duration = run_duration(r)
     cells = [
         md_inline(truncate(r.name, CELL_CHARS)),
-        _result(r),
+        result_label(r),
         md_inline(truncate(_failed_step_cell(r), CELL_CHARS)) or "—",
         format_duration(duration) if duration is not None else "—",
-        _links(r, group_run, video_label="video") or "—",
+        run_links(r, group_run, video_label="video") or "—",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -226,7 +240,7 @@ def _failed_step_cell(r: RunOutcome) -> str:
     return (r.problem or "") if r.verdict is not Verdict.PASSED else ""
 
 
-def _links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) -> str:
+def run_links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) -> str:
     links = []
     dashboard = safe_link(group_run.dashboard_url) if group_run else None
     if dashboard:
@@ -237,7 +251,7 @@ def _links(r: RunOutcome, group_run: GroupRun | None, *, video_label: str) -> st
     return " · ".join(links)
 
 
-def _summary_line(r: RunOutcome) -> str:
+def details_summary_line(r: RunOutcome) -> str:
     """The always-visible line of a details block (inside raw HTML, so HTML-escaped, not Markdown)."""
     why = ""
     if r.verdict is not Verdict.PASSED:
@@ -246,11 +260,11 @@ def _summary_line(r: RunOutcome) -> str:
         why = f"passed on attempt {r.run.final_attempt.number} of {len(r.run.attempts)} (flaky)"
     elif r.run is not None:
         why = f"{len(r.run.steps)} steps passed"
-    label = _result(r).split(" ", 1)[0]
+    label = result_label(r).split(" ", 1)[0]
     return f"{label} <b>{html_text(truncate(r.name, 200))}</b>" + (f" — {html_text(truncate(why, 300))}" if why else "")
 
 
-def _failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
+def failure_lines(r: RunOutcome, *, short: bool) -> list[str]:
     """The failing step's task, the agent's result quoted, its screenshot; or the run's problem."""
     step = r.failed_step
     if step is None:

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from gate.config import Blueprint, Command, Config, JunitLayout
+from gate.config import Blueprint, Command, CommentMode, Config, JunitLayout
 from gate.config.load import load_action_config
 from gate.config.settings import action_inputs
 from gate.secret import Secret
 from tests.support.cli import CliResult
 from tests.support.config import action_env, action_problems, load, load_action, write
-from tests.support.keys import TEST_API_KEY
+from tests.support.keys import TEST_API_KEY, TEST_GITHUB_TOKEN
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -55,7 +55,14 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
     "job-summary": ("FALSE", lambda c: c.job_summary, False),
     "annotations": ("False", lambda c: c.annotations, False),
     "artifacts-dir": ("evidence", lambda c: c.reports.artifacts_dir, Path("evidence")),
+    "pr-comment": ("failures", lambda c: c.comment.mode, CommentMode.FAILURES),
+    "comment-key": (" e2e  (chrome) ", lambda c: c.comment.key, "e2e (chrome)"),
+    "pr-number": ("#12", lambda c: c.comment.pr, 12),
+    "comment-author": ("release-bot[bot]", lambda c: c.comment.author, "release-bot[bot]"),
 }
+#: Inputs that only matter together with another one (a token is read only when a comment may be written).
+ALONGSIDE = {"github-token": {"pr_comment": "always"}}
+EVERY_INPUT["github-token"] = (f"{TEST_GITHUB_TOKEN}\n", lambda c: c.comment.github_token, Secret(TEST_GITHUB_TOKEN))
 
 
 @pytest.mark.parametrize("name", [n for n in action_inputs() if n != "test-run-ids"])
@@ -63,7 +70,7 @@ def test_every_input_is_read(tmp_path: Path, name: str) -> None:
     """Setting any one input changes the Config the way its description says."""
     value, read, expected = EVERY_INPUT[name]
     write(tmp_path, "ci/gate.yml", "timeout: 42\n")
-    inputs = {"api_key": TEST_API_KEY, "blueprint_ids": "7", name.replace("-", "_"): value}
+    inputs = {"api_key": TEST_API_KEY, "blueprint_ids": "7", name.replace("-", "_"): value, **ALONGSIDE.get(name, {})}
     assert read(load_action(tmp_path, **inputs)) == expected
 
 

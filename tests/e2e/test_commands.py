@@ -143,7 +143,7 @@ def test_a_bad_config_file_exits_2_with_one_line_listing_every_problem(cli: Cli,
         ".docketqa.yml:4: timeout: 'soon' is not a duration; use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, "
         "1h30m, 0.5s); "
         ".docketqa.yml:5: bogus: unknown key; known keys: allow_failures, annotations, api_url, blueprints, "
-        "concurrency, fail_fast, fail_on_timeout, job_summary, poll_interval, reports, timeout"
+        "comment_key, concurrency, fail_fast, fail_on_timeout, job_summary, poll_interval, pr_comment, reports, timeout"
     )]  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == [".docketqa.yml"]
 
@@ -249,11 +249,13 @@ def test_the_sandbox_command_serves_a_gate_in_another_process_until_sigterm(
     assert out.splitlines()[-1] == "sandbox stopped"
 
 
-DEMO_FILES = ["docketqa-junit-steps.xml", "docketqa-junit.xml", "docketqa-result.json", "docketqa-summary.md"]
+DEMO_FILES = [
+    "docketqa-junit-steps.xml", "docketqa-junit.xml", "docketqa-result.json", "docketqa-summary.md", "pr-comment.md"
+]
 
 
 def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_return(cli: Cli, tmp_path: Path) -> None:
-    """`demo` (mixed): exit 0, four valid reports in ./docketqa-demo, and the text says a real gate would exit 1."""
+    """`demo` (mixed): exit 0, four valid reports and the comment in ./docketqa-demo, and the text says a real gate would exit 1."""
     result = cli(["demo"])
     assert result.code == 0, result.err
     folder = tmp_path / "docketqa-demo"
@@ -261,6 +263,9 @@ def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_retu
     for name in ("docketqa-junit.xml", "docketqa-junit-steps.xml"):
         assert_valid_junit((folder / name).read_text())
     assert read_json(folder / "docketqa-result.json")["exit_code"] == 1
+    comment = (folder / "pr-comment.md").read_text(encoding="utf-8")
+    assert comment.startswith("<!-- docketqa-gate:demo -->\n## ❌ DocketQA: failed\n") and "**Failed step" in comment
+    assert "pr-comment.md: the pull-request comment --pr-comment would post or update." in result.out
     assert "A real gate would have exited 1 here, so this pipeline would stop. The demo itself exits 0 because it " \
            "worked." in result.out  # fmt: skip
     expected = "Exit code 1: at least one run failed or ended in a status the gate does not know"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import os
@@ -12,6 +13,7 @@ import pytest
 
 from gate.config import JunitLayout
 from gate.model import Outcome
+from gate.reports.comment import CommentContext, render_comment
 from gate.reports.junit import render_junit
 from gate.reports.result_json import render_json
 from gate.reports.summary import render_summary
@@ -28,6 +30,14 @@ RENDERERS: dict[str, Callable[[Outcome], str]] = {
     "summary.md": lambda o: render_summary(o, attachments=ATTACHMENTS),
     "result.json": lambda o: json.dumps(render_json(o), indent=2, ensure_ascii=False) + "\n",
 }
+#: A pull-request comment's surroundings, fixed so the golden files do not change with the clock.
+COMMENT_CONTEXT = CommentContext(
+    key="CI / e2e", updated_at=dt.datetime(2026, 11, 29, 22, 0, tzinfo=dt.timezone.utc),
+    commit="a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    commit_url="https://github.com/octo/app/commit/a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+    run_url="https://github.com/octo/app/actions/runs/4242",
+)
+RENDERERS["pr-comment.md"] = lambda o: render_comment(o, COMMENT_CONTEXT)
 REGENERATE = "UPDATE_GOLDEN=1 python -m pytest tests/reports/test_golden.py"
 CASES = [(scenario, kind) for scenario in SCENARIOS for kind in RENDERERS]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from gate.config import JunitLayout
 from gate.errors import MalformedResponse
 from gate.model import GroupRun, Outcome, RunOutcome
 from gate.payload import parse_test_run_response
+from gate.reports.comment import MAX_COMMENT_CHARS, CommentContext, comment_size, marker, render_comment
 from gate.reports.junit import render_junit
 from gate.reports.result_json import render_json
 from gate.reports.summary import render_summary
@@ -25,6 +27,8 @@ from tests.support.render import (
     render_markdown,
 )
 
+COMMENT = CommentContext(key="e2e", updated_at=dt.datetime(2026, 11, 29, 22, 0, tzinfo=dt.timezone.utc),
+                         commit="a1b2c3d", run_url="https://github.com/octo/app/actions/runs/1")
 CORPUS: list[str] = json.loads((FIXTURES / "hostile_corpus.json").read_text(encoding="utf-8"))
 
 
@@ -49,7 +53,19 @@ def _check_all(outcome: Outcome, *, limit_bytes: int = 1_000_000) -> str:
     if outcome.runs and limit_bytes >= 1_000_000:
         (table,) = parsed.tables
         assert len(table) == len(outcome.runs) + 1
+    _check_comment(outcome)
     return summary
+
+
+def _check_comment(outcome: Outcome) -> None:
+    """The pull-request comment: under GitHub's limit, our marker first, then only the summary's own HTML."""
+    comment = render_comment(outcome, COMMENT)
+    assert comment_size(comment) <= MAX_COMMENT_CHARS
+    first, body = comment.split("\n", 1)
+    assert first == marker("e2e") and "<!--" not in render_markdown(body, unsafe=True)
+    story = body.rsplit("\n---\n", 1)[0]  # the footer is the gate's own links and commit
+    for table in assert_only_our_html(render_markdown(story, unsafe=True)).tables:
+        assert all(len(row) == 5 for row in table)
 
 
 # --- the hostile corpus (issue 5: at least 25 cases) -----------------------------------------------------

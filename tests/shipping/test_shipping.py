@@ -116,9 +116,11 @@ def test_container_and_composite_actions_offer_the_same_interface():
 
 
 def test_inputs_say_their_default_instead_of_overriding_the_config_file():
-    """No input has an action default (it would override .docketqa.yml); each description names its default."""
+    """No input the config file can set has an action default (it would override .docketqa.yml); each description
+    names its default. The token's default is the workflow's token, which no file holds."""
     inputs = load_yaml("action.yml")["inputs"]
-    assert [name for name, spec in inputs.items() if "default" in spec] == []
+    assert [name for name, spec in inputs.items() if "default" in spec] == ["github-token"]
+    assert inputs["github-token"]["default"] == "${{ github.token }}"
     assert [
         name
         for name, spec in inputs.items()

@@ -36,6 +36,11 @@ INPUTS = (
     "job-summary",
     "annotations",
     "artifacts-dir",
+    "pr-comment",
+    "comment-key",
+    "pr-number",
+    "github-token",
+    "comment-author",
 )
 OUTPUTS = (
     "status",
@@ -130,18 +135,41 @@ def pip_install_commands(instructions: list[Instruction]) -> list[list[str]]:
     return commands
 
 
-def read_pins(path: Path) -> dict[str, str]:
-    """`name==version` lines -> {normalised name: version}; anything else is an error."""
-    pins: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
+@dataclasses.dataclass(frozen=True)
+class Pin:
+    """One `name==version --hash=sha256:...` requirement of a hash-pinned requirements file."""
+
+    name: str
+    version: str
+    hashes: frozenset[str]
+
+
+def read_hashed_pins(path: Path) -> dict[str, Pin]:
+    """A pip requirements file of exact pins with hashes -> {normalised name: Pin}; anything else is an error."""
+    pins: dict[str, Pin] = {}
+    requirements, pending = [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():  # pip joins lines that end with a backslash
+        line = line.split("#", 1)[0].rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+        else:
+            requirements.append(pending + line)
+            pending = ""
+    for requirement in requirements:
+        words = requirement.split()
+        if not words:
             continue
-        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line)
-        if match is None:
-            raise AssertionError(f"{path.name}: not an exact pin: {line!r}")
-        pins[normalise(match.group(1))] = match.group(2)
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", words[0])
+        hashes = [w.removeprefix("--hash=sha256:") for w in words[1:]]
+        if match is None or any(not re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes):
+            raise AssertionError(f"{path.name}: not an exact pin with sha256 hashes: {requirement.strip()!r}")
+        pins[normalise(match.group(1))] = Pin(match.group(1), match.group(2), frozenset(hashes))
     return pins
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    """{normalised name: version} of a requirements file of exact pins (with or without hashes)."""
+    return {name: pin.version for name, pin in read_hashed_pins(path).items()}
 
 
 def normalise(name: str) -> str:
