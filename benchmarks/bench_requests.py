@@ -66,6 +66,6 @@ def run(*, quick: bool) -> Result:
     good = exited.code == 1 and after_final == 0 and other == 0  # fail_every=7: two runs fail by design
     note = (f"{made} requests for {RUNS} runs of 1-12 s at a {INTERVAL_S:g} s interval: minimum {minimum}; "
             f"{after_final} after a final answer, {other} other; exit {exited.code} in {wall:.1f} s. Polls start at "
-            f"most one interval apart (0-10% sooner, see docs/performance.md): an exact {INTERVAL_S:g} s cadence would "
-            f"have needed {cadence}")
+            f"most one interval apart (0-10% sooner, see docs/performance.md); polling every run every interval at an "
+            f"exact {INTERVAL_S:g} s cadence would have needed {cadence}")
     return Result((Row("2. Request economy, 20-run group", "1.00", f"{ratio:.2f}", good and ratio <= 1.0, note),))

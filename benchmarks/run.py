@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 from harness import Row, machine_line, render_table
 
-#: Name -> module; the order of issue 6, then issue 14's bytecode.
+#: Name -> module; the order of issue 6, then issue 14's bytecode and issue 13's request economy.
 BENCHMARKS = {
     "latency": "bench_latency",
     "requests": "bench_requests",
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "shell": "bench_shell",
     "footprint": "bench_footprint",
     "bytecode": "bench_bytecode",
+    "lead": "bench_lead",
 }
 
 

@@ -22,7 +22,8 @@ from gate.failures import (
     too_large,
     transport_failure,
 )
-from gate.model import GroupRun, TestRun
+from gate.model import TestRun
+from gate.outcome import GroupRun
 from gate.payload import parse_test_run, parse_test_run_response
 from gate.secret import Secret
 

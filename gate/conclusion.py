@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gate.errors import ExitCode
-from gate.model import Outcome
+from gate.outcome import Outcome
 
 EXIT_MEANINGS = {
     ExitCode.PASSED: "every run passed",
@@ -32,6 +32,7 @@ def conclusion_lines(
         (c.errors, "error", "errors"),
         (c.timed_out, "timed out", "timed out"),
         (c.cancelled, "cancelled", "cancelled"),
+        (c.not_awaited, "not awaited", "not awaited"),
         (c.flaky, "flaky", "flaky"),
         (c.allowed_failures, "allowed failure", "allowed failures"),
     )

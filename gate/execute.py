@@ -17,7 +17,7 @@ from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
 from gate.errors import ExitCode, Interrupted, UsageError
-from gate.model import Outcome
+from gate.outcome import Outcome
 
 if TYPE_CHECKING:
     from gate.config import WaitFor

@@ -25,7 +25,7 @@ from gate.errors import (
     Unreachable,
     check_before_rerunning,
 )
-from gate.model import GroupRun
+from gate.outcome import GroupRun
 from gate.reports.escape import truncate
 from gate.retry import parse_retry_after
 

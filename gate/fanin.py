@@ -9,8 +9,8 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import UsageError
-from gate.model import GroupRun, Outcome, RunOutcome
 from gate.naming import unique_names
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.prior import NotAResult, final, looks_like_result, parse_result
 from gate.provenance import Provenance
 from gate.saved import outcome_from_saved

@@ -13,14 +13,16 @@ from gate.config import Command, Config
 from gate.durations import format_setting_duration
 from gate.errors import MAY_HAVE_STARTED, ApiError, Interrupted, TargetNotReady
 from gate.first_contact import FirstContact
-from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, judge_run, run_outcome
+from gate.model import TestRun, Verdict, judge_run
 from gate.naming import unique_names
+from gate.outcome import GroupRun, Outcome, RunOutcome, run_outcome
 from gate.poller import Poller
 from gate.progress import Progress, Tally
 from gate.provenance import Provenance
 from gate.resume import ResumePlan
 from gate.retry import TRIGGER_RETRY, RetryPolicy
 from gate.run_status import PollResult, PollSettings, RunSource, RunStatus
+from gate.schedule import Policy
 from gate.trigger import Planned, plan_rows, trigger_with_retries
 
 
@@ -54,6 +56,8 @@ class _State:
 
     def deadline(self) -> float:
         return (self.start if self.ready_at is None else self.ready_at) + self.config.timeout_s
+    #: Why --fail-fast stopped following (the first run that counts against the gate).
+    fail_fast_stop: str | None = None
 
     def outcome(self) -> Outcome:
         result = self.poller.snapshot() if self.poller else PollResult(runs=())
@@ -69,9 +73,10 @@ class _State:
             # A target never ready: nothing was triggered, so nothing was tested; never a pass (exit 3) even
             # under --no-fail-on-timeout.
             fail_on_timeout=self.config.fail_on_timeout or self.not_ready is not None,
-            stop_reason=fatal or note or self.not_ready,
+            stop_reason=fatal or note or self.not_ready or self.fail_fast_stop,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
             provenance=Provenance(triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None)),
+            fail_fast=self.config.fail_fast,
         )
 
     def row_outcome(self, row: Planned, status: RunStatus | None, *, fatal: str | None = None) -> RunOutcome:
@@ -104,6 +109,8 @@ class _State:
             return Verdict.TIMED_OUT, f"{what}: {self.not_ready}", False
         if self.interrupted is not None:
             return Verdict.CANCELLED, f"cancelled by {self._signal_name()} while {last}", False
+        if self.fail_fast_stop is not None:
+            return Verdict.NOT_AWAITED, f"not awaited: {last} when --fail-fast stopped the gate", False
         deadline = format_setting_duration(self.config.timeout_s)
         if run is None or (status is not None and status.run is None and status.last_error):
             # Never one good answer (failed, or still unanswered when the deadline came: a stalled API): the API
@@ -131,12 +138,19 @@ class _State:
 
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
-        if run.verdict is Verdict.PASSED or run.allowed_failure:
-            return
-        if run.verdict is Verdict.ERROR:
-            self.errors += 1
-        else:
-            self.failed += 1
+        if run.verdict is not Verdict.PASSED and not run.allowed_failure:
+            if run.verdict is Verdict.ERROR:
+                self.errors += 1
+            else:
+                self.failed += 1
+        # --fail-fast stops at a run that failed (or ended in a status the gate does not know), not at an API
+        # problem: the gate could not learn about that run, which the exit code 4 at the end still reports.
+        if self.config.fail_fast and run.counts_against_gate and not run.api_problem and self.fail_fast_stop is None:
+            self.fail_fast_stop = f"stopped at the first failure (--fail-fast): {run.name} (test run " \
+                                  f"{run.test_run_id if run.test_run_id is not None else 'none'}); " \
+                                  "runs still going were not awaited"
+            if self.poller is not None:
+                self.poller.stop(self.fail_fast_stop)
 
 
 def follow_runs(
@@ -152,8 +166,12 @@ def follow_runs(
     before_trigger: Callable[[], None] | None = None,
 ) -> Outcome:
     """Trigger (RUN) or adopt (WAIT) the runs and follow them; never raises for API errors, deadline or signals.
+
     ``resume`` carries runs over, follows unfinished ones by id and triggers the rest; ``before_trigger``
-    (--wait-for-url) runs just before a trigger, and ``TargetNotReady`` from it stops the gate."""
+    (--wait-for-url) runs just before a trigger, and ``TargetNotReady`` from it stops the gate.
+    ``config.fail_fast``: poll every run every interval and stop at the first run that counts against the gate;
+    the runs still going are reported as not awaited.
+    """
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
     if resume is not None:
         state.carried = resume.carried_under(config)
@@ -168,7 +186,8 @@ def follow_runs(
         else:
             ids = dict.fromkeys(config.test_run_ids)
             state.rows = _followed(resume) if resume else [Planned(test_run_id=i, blueprint_id=None) for i in ids]
-            _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0)
+            # Nothing is known about adopted runs: the first poll looks at every one of them.
+            _poll(state, client=client, progress=progress, rng=rng, first_poll_in=0.0, sweep_first=True)
     except Interrupted as exc:
         state.interrupt(exc)
     except BaseException:
@@ -226,12 +245,18 @@ def _trigger_then_poll(
         where = " in the sandbox" if result.group_run.sandbox_dashboard_url else ""
         progress.note(f"Group run {result.group_run.id} started{where}: {result.group_run.dashboard_url}")
         first_poll_in = config.poll_interval_s
-    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=first_poll_in)
+    # Runs just triggered are known to be running: the first poll follows only the lead. Runs followed again by
+    # id (--resume) are not: the first poll looks at each of them.
+    _poll(state, client=client, progress=progress, rng=rng, first_poll_in=first_poll_in, sweep_first=bool(followed))
 
 
-def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float) -> None:
+def _poll(
+    state: _State, *, client: ApiClient, progress: Progress, rng: random.Random, first_poll_in: float,
+    sweep_first: bool,
+) -> None:
     config = state.config
-    settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency)
+    policy = Policy.EVERY_RUN if config.fail_fast else Policy.LEAD
+    settings = PollSettings(interval_s=config.poll_interval_s, concurrency=config.concurrency, policy=policy)
 
     by_id = {row.test_run_id: row for row in state.rows}
     for row in state.rows:
@@ -257,7 +282,7 @@ def _poll(state: _State, *, client: ApiClient, progress: Progress, rng: random.R
         return  # every run was carried over from the earlier attempt: report at once
     progress.started(len(run_ids))
     try:
-        state.poller.follow(run_ids, first_poll_in=first_poll_in)
+        state.poller.follow(run_ids, first_poll_in=first_poll_in, sweep_first=sweep_first)
     finally:
         if isinstance(source, FirstContact):
             state.fatal = state.fatal or source.gave_up

@@ -7,9 +7,7 @@ import datetime as dt
 import enum
 import functools
 
-from gate.errors import DASHBOARD_URL, ExitCode
-from gate.naming import display_name
-from gate.provenance import Provenance
+from gate.errors import DASHBOARD_URL
 
 PASSED_STATUS = "passed"
 FAILED_STATUS = "failed"
@@ -33,6 +31,7 @@ class Verdict(enum.Enum):
     ERROR = "error"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
+    NOT_AWAITED = "not_awaited"  # still going when --fail-fast stopped at another run's failure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,56 +143,6 @@ def parse_api_time(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-# --- outcome -------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class GroupRun:
-    id: int
-    name: str | None = None
-    created_at: str | None = None
-    #: A dashboard page the API itself serves (the local sandbox); None for DocketQA, whose dashboard is the app.
-    sandbox_dashboard_url: str | None = None
-    earlier_attempt: bool = False  # started by an earlier attempt of the gate (--resume), not by this one
-
-    @property
-    def dashboard_url(self) -> str:
-        return self.sandbox_dashboard_url or DASHBOARD_GROUP_RUN.format(id=self.id)
-
-
-@dataclasses.dataclass(frozen=True)
-class RunOutcome:
-    """What the gate knows about one followed run (``run`` is None when it never got a valid payload)."""
-
-    name: str
-    verdict: Verdict
-    test_run_id: int | None
-    blueprint_id: int | None
-    run: TestRun | None = None
-    allowed_failure: bool = False
-    #: Why the run is an error, timed out or cancelled (one line, shown in every report).
-    problem: str | None = None
-    #: The problem came from the API (unreachable, malformed, missing): counts toward exit 4, not 1.
-    api_problem: bool = False
-    carried_over: bool = False  # taken as it was from an earlier attempt's JSON result (--resume): not run again
-
-    @property
-    def status(self) -> str | None:
-        return self.run.status if self.run else None
-
-    @property
-    def flaky(self) -> bool:
-        return self.verdict is Verdict.PASSED and self.run is not None and bool(self.run.failed_attempts)
-
-    @property
-    def failed_step(self) -> Step | None:
-        return self.run.final_attempt.failed_step if self.run else None
-
-    @property
-    def counts_against_gate(self) -> bool:
-        return self.verdict is not Verdict.PASSED and not self.allowed_failure
-
-
 def judge_run(run: TestRun) -> tuple[Verdict, str | None]:
     """Verdict of a run that reached a final status, with the problem line for anything but a pass."""
     if run.status == PASSED_STATUS:
@@ -213,90 +162,3 @@ def judge_run(run: TestRun) -> tuple[Verdict, str | None]:
 def failure_line(step: Step) -> str:
     first = step.result.strip().splitlines()[0] if step.result.strip() else "no explanation given"
     return f"Step {step.number} failed: {step.task.strip()}: {first}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Counts:
-    total: int
-    passed: int
-    failed: int
-    errors: int
-    timed_out: int
-    cancelled: int
-    allowed_failures: int
-    flaky: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """Everything the reports render: the runs in order, their group runs, and how the gate ended."""
-
-    runs: tuple[RunOutcome, ...]
-    group_runs: tuple[GroupRun, ...] = ()
-    elapsed_s: float = 0.0
-    fail_on_timeout: bool = True
-    #: Set when the gate stopped early (signal, fatal API error): shown in the summary and JSON.
-    stop_reason: str | None = None
-    interrupted_exit: ExitCode | None = None
-    provenance: Provenance = dataclasses.field(default_factory=Provenance)  # what --resume checks, and more
-
-    @functools.cached_property
-    def counts(self) -> Counts:
-        runs = self.runs
-        return Counts(
-            total=len(runs),
-            passed=sum(r.verdict is Verdict.PASSED for r in runs),
-            failed=sum(r.verdict is Verdict.FAILED and not r.allowed_failure for r in runs),
-            errors=sum(r.verdict is Verdict.ERROR and not r.allowed_failure for r in runs),
-            timed_out=sum(r.verdict is Verdict.TIMED_OUT for r in runs),
-            cancelled=sum(r.verdict is Verdict.CANCELLED for r in runs),
-            allowed_failures=sum(r.allowed_failure and r.verdict is not Verdict.PASSED for r in runs),
-            flaky=sum(r.flaky for r in runs),
-        )
-
-    @property
-    def verdict(self) -> Verdict:
-        return decide(self)[0]
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return decide(self)[1]
-
-
-def decide(outcome: Outcome) -> tuple[Verdict, ExitCode]:
-    """The overall verdict and exit code. Precedence: interrupted, then 1 before 4 before 3; fail closed."""
-    if outcome.interrupted_exit is not None:
-        return Verdict.CANCELLED, outcome.interrupted_exit
-    blocking = [r for r in outcome.runs if r.counts_against_gate]
-    if any(r.verdict is Verdict.FAILED or (r.verdict is Verdict.ERROR and not r.api_problem) for r in blocking):
-        return Verdict.FAILED, ExitCode.FAILED
-    if any(r.verdict is Verdict.ERROR or r.verdict is Verdict.CANCELLED for r in blocking):
-        return Verdict.ERROR, ExitCode.API
-    if any(r.verdict is Verdict.TIMED_OUT for r in blocking) and outcome.fail_on_timeout:
-        return Verdict.TIMED_OUT, ExitCode.TIMED_OUT
-    if not outcome.runs:
-        # Nothing was followed: the gate does not know, so it does not pass.
-        return Verdict.ERROR, ExitCode.API
-    return Verdict.PASSED, ExitCode.PASSED
-
-
-def run_outcome(
-    run: TestRun | None, *, verdict: Verdict | None = None, problem: str | None = None, name: str | None = None,
-    test_run_id: int | None = None, blueprint_id: int | None = None, allowed_failure: bool = False,
-    api_problem: bool = False,
-) -> RunOutcome:
-    """The one way a RunOutcome is built (follow, saved files, tests). Without ``verdict`` the final ``run`` is
-    judged; the ids default to the run's; ``name`` (a configured name) wins over the title (see display_name)."""
-    if verdict is None:
-        if run is None:
-            raise ValueError("a run that never got a payload needs a verdict")
-        verdict, problem = judge_run(run)
-    if run is not None:
-        test_run_id = run.id if test_run_id is None else test_run_id
-        blueprint_id = run.blueprint_id if blueprint_id is None else blueprint_id
-    title = run.title if run is not None else None
-    return RunOutcome(
-        name=display_name(override=name, title=title, blueprint_id=blueprint_id, test_run_id=test_run_id),
-        verdict=verdict, test_run_id=test_run_id, blueprint_id=blueprint_id, run=run,
-        allowed_failure=allowed_failure, problem=problem, api_problem=api_problem,
-    )

@@ -14,27 +14,17 @@ from collections.abc import Callable, Sequence
 from gate.clock import Clock
 from gate.errors import ApiError, AuthError, MalformedResponse, TransientApiError
 from gate.model import TestRun
-from gate.run_status import PollResult, PollSettings, RunSource, RunStatus
+from gate.run_status import PollResult, PollSettings, RunSource, RunStatus, Track, after_failure
+from gate.schedule import Answer, Policy, Schedule, schedule_for
 
 #: The last interval poll is moved this far before the deadline so it can still get an answer; never more than
 #: a twentieth of the time left at the start, so a short --timeout is not cut short by a whole second.
 LAST_POLL_MARGIN_S = 1.0
 LAST_POLL_MARGIN_SHARE = 0.05
 MIN_INTERVAL_S = 0.1
+
+
 DEFAULT_SETTINGS = PollSettings()
-
-
-@dataclasses.dataclass
-class _Track:
-    """Mutable per-run state, only touched under the poller's lock."""
-
-    status: RunStatus
-    next_due: float
-    #: Position in the followed list: runs due at the same moment are polled in this order.
-    order: int = 0
-    in_flight: bool = False
-    transient: int = 0
-    malformed: int = 0
 
 
 class Poller:
@@ -70,7 +60,7 @@ class Poller:
         self._on_settled = on_settled or (lambda _status: None)
         self._on_tick = on_tick or (lambda: None)
         self._cond = threading.Condition()
-        self._tracks: dict[int, _Track] = {}
+        self._tracks: dict[int, Track] = {}
         #: (next_due, order, run_id) of every run that is neither settled nor in flight.
         self._idle: list[tuple[float, int, int]] = []
         self._busy = 0
@@ -79,17 +69,30 @@ class Poller:
         self._work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._fatal: str | None = None
+        self._stopped: str | None = None
+        self._schedule: Schedule = schedule_for(Policy.EVERY_RUN, interval_s=self._interval_s, concurrency=1,
+                                                last_poll_at=deadline, sweep_first=True)
         self._closed = False
         self._crash: BaseException | None = None
 
-    def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0) -> PollResult:
-        """Poll until every run is settled, the deadline passes, or a fatal error; then return at once."""
+    def follow(self, run_ids: Sequence[int], *, first_poll_in: float = 0.0, sweep_first: bool = True) -> PollResult:
+        """Poll until every run is settled, the deadline passes, a fatal error or ``stop``; then return at once.
+
+        ``sweep_first``: poll every run at the first poll (``wait``: nothing is known about them yet), rather
+        than only the lead (``run``: the trigger answer said they are all just starting).
+        """
         start = self._clock.now()
         with self._cond:
-            first = min(start + first_poll_in, max(start, self._deadline - self._margin))
-            for order, run_id in enumerate(dict.fromkeys(run_ids)):
-                self._tracks[run_id] = _Track(RunStatus(run_id), next_due=first, order=order)
-                self._idle.append((first, order, run_id))
+            last_poll_at = max(start, self._deadline - self._margin)
+            first = min(start + first_poll_in, last_poll_at)
+            unique = list(dict.fromkeys(run_ids))
+            self._schedule = schedule_for(
+                self._settings.policy, interval_s=self._interval_s, concurrency=self._concurrency,
+                last_poll_at=last_poll_at, sweep_first=sweep_first, sweep_every_s=self._settings.sweep_every_s,
+            )
+            for order, run_id in enumerate(unique):
+                self._tracks[run_id] = Track(RunStatus(run_id), next_due=math.inf, order=order)
+            self._push(self._schedule.start(unique, first=first))
         self._start_workers(min(self._concurrency, len(self._tracks)))
         while True:
             self._announce_settled()
@@ -107,7 +110,14 @@ class Poller:
 
     def snapshot(self) -> PollResult:
         with self._cond:
-            return PollResult(runs=tuple(t.status for t in self._tracks.values()), fatal=self._fatal)
+            runs = tuple(t.status for t in self._tracks.values())
+            return PollResult(runs=runs, fatal=self._fatal, stopped=self._stopped)
+
+    def stop(self, reason: str) -> None:
+        """Stop following (no new request goes out); ``follow`` returns at its next step."""
+        with self._cond:
+            self._stopped = self._stopped or reason
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Let the workers go; they are daemons, so a request still in flight never delays exit."""
@@ -122,11 +132,12 @@ class Poller:
     def _dispatch_or_wait(self) -> float | None:
         """Under the lock: hand due runs to workers; return None when done, else how long to clock-sleep."""
         now = self._clock.now()
-        if self._fatal is not None or now >= self._deadline:
+        if self._fatal is not None or self._stopped is not None or now >= self._deadline:
             return None
+        self._push(self._schedule.release(now))
         while (run_id := self._take_due(now)) is not None:
             self._work.put(run_id)
-        next_due = self._idle[0][0] if self._idle else math.inf
+        next_due = min(self._idle[0][0] if self._idle else math.inf, self._schedule.next_event())
         if next_due >= self._deadline and not self._busy:
             return None  # every run is settled, or the next allowed request would fall past the deadline
         wake_at = min(self._deadline, next_due) if self._busy < self._concurrency else self._deadline
@@ -139,7 +150,8 @@ class Poller:
 
     def _take_due(self, now: float) -> int | None:
         """Under the lock: mark the earliest due run in flight and return its id, if one is due and allowed."""
-        if self._closed or self._fatal is not None or now >= self._deadline or self._busy >= self._concurrency:
+        if self._closed or self._fatal is not None or self._stopped is not None or now >= self._deadline \
+                or self._busy >= self._concurrency:
             return None
         if not self._idle or self._idle[0][0] > now:
             return None
@@ -147,6 +159,13 @@ class Poller:
         self._tracks[run_id].in_flight = True
         self._busy += 1
         return run_id
+
+    def _push(self, due: list[tuple[int, float]]) -> None:
+        """Under the lock: put runs the schedule released into the due-heap."""
+        for run_id, at in due:
+            track = self._tracks[run_id]
+            track.next_due = at
+            heapq.heappush(self._idle, (at, track.order, run_id))
 
     def _announce_settled(self) -> None:
         with self._cond:
@@ -233,34 +252,21 @@ class Poller:
             else:
                 problem = transient or malformed
                 assert problem is not None
-                status = self._after_failure(track, status, problem=problem, now=now)
+                status = after_failure(track, status, problem=problem, retry=self._settings.retry, rng=self._rng,
+                                       max_malformed=self._settings.max_malformed, now=now,
+                                       remaining=self._deadline - now)
             track.status = status
             if status.settled:
                 self._fresh.append(status)
+                self._schedule.after_answer(run_id, Answer.SETTLED, due=math.inf, now=now)
             else:
-                heapq.heappush(self._idle, (track.next_due, track.order, run_id))
+                answer = Answer.RUNNING if run is not None else Answer.FAILED
+                retry_after = isinstance(transient, TransientApiError) and transient.retry_after is not None
+                due = self._schedule.after_answer(run_id, answer, due=track.next_due, now=now,
+                                                  failures=track.transient, retry_after=retry_after)
+                if due is not None:
+                    self._push([(run_id, due)])
             self._cond.notify_all()
-
-    def _after_failure(self, track: _Track, status: RunStatus, *, problem: ApiError, now: float) -> RunStatus:
-        """Back off this run alone; give up after too many failures in a row."""
-        if isinstance(problem, MalformedResponse):
-            track.malformed += 1
-            gave_up = track.malformed >= self._settings.max_malformed
-            why = f"{problem.message} ({track.malformed} times in a row)"
-        else:
-            track.malformed = 0
-            gave_up = self._settings.retry.exhausted(track.transient + 1)
-            why = f"gave up on test run {status.run_id} after {track.transient + 1} failed requests in a row: " \
-                  f"{problem.message}"
-        track.transient += 1
-        if gave_up:
-            return dataclasses.replace(status, error=why, last_error=problem.message)
-        retry_after = problem.retry_after if isinstance(problem, TransientApiError) else None
-        delay = self._settings.retry.delay(
-            track.transient, rng=self._rng, retry_after=retry_after, remaining=self._deadline - now
-        )
-        track.next_due = now + delay if delay is not None else math.inf  # inf: no request allowed before the deadline
-        return dataclasses.replace(status, last_error=problem.message)
 
 
 def _leave_signals_to_the_main_thread() -> None:

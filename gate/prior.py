@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gate.model import Action, Attempt, GroupRun, RunOutcome, Step, StepState, TestRun, Verdict
+from gate.model import Action, Attempt, Step, StepState, TestRun, Verdict
+from gate.outcome import GroupRun, RunOutcome
 
 #: The only schema version this gate writes and reads (gate/reports/result_json.py).
 SCHEMA_VERSION = 1

@@ -8,7 +8,8 @@ from typing import TextIO
 
 from gate.clock import Clock
 from gate.failures import excerpt
-from gate.model import RunOutcome, Verdict
+from gate.model import Verdict
+from gate.outcome import RunOutcome
 
 HEARTBEAT_S = 30.0
 #: A terminal line is redrawn at most this often; nothing is gained by more.
@@ -20,6 +21,7 @@ _WORDS = {
     Verdict.ERROR: "ERROR",
     Verdict.TIMED_OUT: "TIMED OUT",
     Verdict.CANCELLED: "CANCELLED",
+    Verdict.NOT_AWAITED: "NOT AWAITED",
 }
 
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gate.config import Config
-from gate.model import GroupRun, RunOutcome, Verdict
+from gate.model import Verdict
+from gate.outcome import GroupRun, RunOutcome
 from gate.prior import NotAResult, PriorResult, final, read_result_file
 
 

@@ -1,12 +1,16 @@
-"""What the poller is asked to do (PollSettings, a RunSource) and what it learns about each run (RunStatus)."""
+"""What the poller is asked to do (PollSettings, a RunSource), what it learns about each run, and per-run backoff."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import random
 from typing import Protocol
 
+from gate.errors import ApiError, MalformedResponse, TransientApiError
 from gate.model import TestRun
 from gate.retry import POLL_RETRY, RetryPolicy
+from gate.schedule import PROGRESS_SWEEP_S, Policy
 
 
 class RunSource(Protocol):
@@ -23,6 +27,9 @@ class PollSettings:
     retry: RetryPolicy = POLL_RETRY
     #: Consecutive malformed answers before the run is reported as an API error.
     max_malformed: int = 3
+    #: Which runs are polled when (gate/schedule.py): one lead run and sweeps, or every run every interval.
+    policy: Policy = Policy.LEAD
+    sweep_every_s: float = PROGRESS_SWEEP_S
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +59,45 @@ class PollResult:
     runs: tuple[RunStatus, ...]
     #: Set when a failure stopped every run (a rejected key).
     fatal: str | None = None
+    #: Set when the caller stopped following on purpose (--fail-fast after a failed run).
+    stopped: str | None = None
 
     @property
     def all_settled(self) -> bool:
         return all(r.settled for r in self.runs)
+
+
+@dataclasses.dataclass
+class Track:
+    """Mutable per-run state, only touched under the poller's lock."""
+
+    status: RunStatus
+    next_due: float
+    #: Position in the followed list: runs due at the same moment are polled in this order.
+    order: int = 0
+    in_flight: bool = False
+    transient: int = 0
+    malformed: int = 0
+
+
+def after_failure(
+    track: Track, status: RunStatus, *, problem: ApiError, retry: RetryPolicy, rng: random.Random, max_malformed: int,
+    now: float, remaining: float,
+) -> RunStatus:
+    """Back off this run alone; give up after too many failures in a row."""
+    if isinstance(problem, MalformedResponse):
+        track.malformed += 1
+        gave_up = track.malformed >= max_malformed
+        why = f"{problem.message} ({track.malformed} times in a row)"
+    else:
+        track.malformed = 0
+        gave_up = retry.exhausted(track.transient + 1)
+        why = f"gave up on test run {status.run_id} after {track.transient + 1} failed requests in a row: " \
+              f"{problem.message}"
+    track.transient += 1
+    if gave_up:
+        return dataclasses.replace(status, error=why, last_error=problem.message)
+    retry_after = problem.retry_after if isinstance(problem, TransientApiError) else None
+    delay = retry.delay(track.transient, rng=rng, retry_after=retry_after, remaining=remaining)
+    track.next_due = now + delay if delay is not None else math.inf  # inf: no request allowed before the deadline
+    return dataclasses.replace(status, last_error=problem.message)

@@ -7,8 +7,9 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import MalformedResponse
-from gate.model import GroupRun, Outcome, RunOutcome, TestRun, Verdict, run_outcome
+from gate.model import TestRun, Verdict
 from gate.naming import unique_names
+from gate.outcome import GroupRun, Outcome, RunOutcome, run_outcome
 from gate.payload import parse_test_run_response
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from gate.errors import ExitCode, MalformedResponse
-from gate.model import Outcome, RunOutcome, StepState, Verdict, decide, judge_run, parse_api_time, run_outcome
+from gate.model import StepState, Verdict, judge_run, parse_api_time
 from gate.naming import unique_names
+from gate.outcome import Outcome, RunOutcome, decide, run_outcome
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 

@@ -15,7 +15,8 @@ import pytest
 import gate.reports.files
 from gate.clock import FakeClock
 from gate.config import Command, Config
-from gate.model import Outcome, TestRun
+from gate.model import TestRun
+from gate.outcome import Outcome
 from gate.payload import parse_test_run_response
 from gate.poller import Poller
 from gate.reports.result_json import render_json, render_json_text

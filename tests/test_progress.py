@@ -8,7 +8,8 @@ import random
 from gate.clock import FakeClock
 from gate.config import Command, Config
 from gate.follow import follow_runs
-from gate.model import RunOutcome, Verdict
+from gate.model import Verdict
+from gate.outcome import RunOutcome
 from gate.progress import Progress, Tally, format_elapsed
 from gate.secret import Secret
 from tests.support.http_fixture import json_reply, make_client, run_body, serving

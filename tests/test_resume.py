@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from gate.model import Outcome, Verdict
+from gate.model import Verdict
+from gate.outcome import Outcome
 from gate.prior import NotAResult, PriorResult, final, parse_result
 from gate.provenance import Provenance
 from gate.reports.result_json import render_json

@@ -100,6 +100,8 @@ class Config:
     timeout_s: float = DEFAULT_TIMEOUT_S
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
     fail_on_timeout: bool = True
+    #: Stop at the first run that counts against the gate; the runs still going are not awaited.
+    fail_fast: bool = False
     #: Blueprint ids whose failures are reported but never fail the gate (flags + file entries).
     allow_failures: frozenset[int] = frozenset()
     reports: ReportPaths = ReportPaths()

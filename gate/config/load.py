@@ -141,6 +141,7 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
         timeout_s=pick.first("timeout"),
         poll_interval_s=pick.first("poll_interval"),
         fail_on_timeout=pick.first("fail_on_timeout"),
+        fail_fast=pick.first("fail_fast"),
         # Quarantine adds up across sources, like the file's per-blueprint allow_failure that flags cannot undo.
         allow_failures=frozenset(i for ids in pick.all("allow_failures") for i in ids),
         reports=_reports(pick),

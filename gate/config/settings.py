@@ -148,14 +148,19 @@ SETTINGS: tuple[Setting, ...] = (
             default=DEFAULT_TIMEOUT_S, commands=_ONLINE, flag="--timeout", metavar="DURATION", group=_WAITING,
             file_key="timeout", file_expects="a duration such as 30m", file_shape=FileShape.DURATION,
             action_input="timeout"),
-    Setting("poll_interval", "poll each unfinished run this often, at least 0.1s (default 5s)", parse_poll_interval,
-            default=DEFAULT_POLL_INTERVAL_S, commands=_ONLINE, flag="--poll-interval", metavar="DURATION",
-            group=_WAITING, file_key="poll_interval", file_expects="a duration such as 5s",
-            file_shape=FileShape.DURATION, action_input="poll-interval"),
+    Setting("poll_interval", "poll the lead run (every run when failing fast) this often, at least 0.1s "
+            "(default 5s)", parse_poll_interval, default=DEFAULT_POLL_INTERVAL_S, commands=_ONLINE,
+            flag="--poll-interval", metavar="DURATION", group=_WAITING, file_key="poll_interval",
+            file_expects="a duration such as 5s", file_shape=FileShape.DURATION, action_input="poll-interval"),
     Setting("fail_on_timeout", "runs unfinished at the deadline fail the gate with exit 3 (default); with "
             "--no-fail-on-timeout they are a warning", parse_bool, default=True, commands=_ONLINE,
             flag="--fail-on-timeout", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_on_timeout",
             file_expects=_BOOLEAN, file_shape=FileShape.BOOLEAN, action_input="fail-on-timeout"),
+    Setting("fail_fast", "stop at the first run that fails (allowed failures aside), exit 1; runs still going "
+            "are reported as not awaited; polls every run every interval (default off: one lead run is polled "
+            "every interval, the others when it finishes)", parse_bool, default=False, commands=_ONLINE,
+            flag="--fail-fast", kind=FlagKind.SWITCH, group=_WAITING, file_key="fail_fast", file_expects=_BOOLEAN,
+            file_shape=FileShape.BOOLEAN, action_input="fail-fast"),
     Setting("junit", "JUnit XML report (default docketqa-junit.xml)", parse_optional_path,
             default=_DEFAULT_REPORTS.junit, flag="--junit", metavar="PATH", group=_REPORTS, file_key="reports.junit",
             off_flag="--no-junit",

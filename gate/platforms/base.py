@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from gate.errors import ExitCode
-from gate.model import Outcome, RunOutcome, Step, StepState, Verdict
+from gate.model import Step, StepState, Verdict
+from gate.outcome import Outcome, RunOutcome
 from gate.reports.escape import truncate, unicode_safe
 from gate.reports.run_text import STEP_MARKERS, run_video
 from gate.secret import Secret
@@ -23,6 +24,7 @@ OUTPUT_NAMES = (
     "failed",
     "errors",
     "timed-out",
+    "not-awaited",
     "flaky",
     "test-run-ids",
     "group-run-ids",
@@ -109,6 +111,7 @@ def output_values(
         "failed": str(counts.failed),
         "errors": str(counts.errors),
         "timed-out": str(counts.timed_out),
+        "not-awaited": str(counts.not_awaited),
         "flaky": str(counts.flaky),
         "test-run-ids": ",".join(dict.fromkeys(run_ids)),
         "group-run-ids": ",".join(dict.fromkeys(group_ids)),

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ExitCode
-from gate.model import Outcome, RunOutcome, Verdict, failure_line
+from gate.model import Verdict, failure_line
+from gate.outcome import Outcome, RunOutcome
 from gate.platforms.base import (
     error_values,
     output_values,

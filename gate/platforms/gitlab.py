@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ExitCode
-from gate.model import Outcome, Verdict
+from gate.model import Verdict
+from gate.outcome import Outcome
 from gate.platforms.base import (
     error_values,
     output_values,
@@ -33,6 +34,7 @@ DOTENV_NAMES = (
     "DOCKETQA_FAILED",
     "DOCKETQA_ERRORS",
     "DOCKETQA_TIMED_OUT",
+    "DOCKETQA_NOT_AWAITED",
     "DOCKETQA_FLAKY",
     "DOCKETQA_DASHBOARD_URL",
 )

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from gate.clock import Clock
 from gate.failures import excerpt
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, ForgeHttp, Written, WrittenAs
 from gate.reports.comment import CommentContext, marker, render_comment
 from gate.secret import Secret

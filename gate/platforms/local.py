@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import ExitCode
-from gate.model import Outcome, Verdict
+from gate.model import Verdict
+from gate.outcome import Outcome
 from gate.platforms.base import run_detail_lines, run_heading, strip_controls
 from gate.secret import Secret
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 
 from gate.clock import Clock, SystemClock
 from gate.config import CommentMode, CommentSettings
-from gate.model import Outcome, Verdict
+from gate.model import Verdict
+from gate.outcome import Outcome
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, Written, WrittenAs
 from gate.secret import Secret
 

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterator, Sequence
 from urllib.parse import quote
 
-from gate.model import GroupRun, Outcome, RunOutcome, Verdict
+from gate.model import Verdict
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import no_notifications, safe_link, unicode_safe
 from gate.reports.run_markdown import TABLE_HEAD, details_summary_line, failure_lines, head_lines, run_links, table_row
 from gate.reports.run_text import attention_rank, group_runs_of

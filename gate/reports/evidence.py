@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from gate.clock import Clock, SystemClock
-from gate.model import Outcome, Verdict
+from gate.model import Verdict
+from gate.outcome import Outcome
 from gate.plain_http import credential_free_session, no_auth
 from gate.reports.escape import is_web_url
 

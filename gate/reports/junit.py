@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from gate.config import JunitLayout
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.escape import TAB_REFERENCE, xml_attribute, xml_safe, xml_text
 from gate.reports.junit_layouts import (
     REPORT_NAME,

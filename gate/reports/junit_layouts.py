@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from gate.model import Attempt, GroupRun, Outcome, RunOutcome, StepState, Verdict
+from gate.model import Attempt, StepState, Verdict
 from gate.naming import unique_names
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import one_line
 from gate.reports.junit_text import (
     CaseResult,

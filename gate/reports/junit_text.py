@@ -9,7 +9,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from gate.model import Attempt, RunOutcome, Step, Verdict, failure_line, parse_api_time
+from gate.model import Attempt, Step, Verdict, failure_line, parse_api_time
+from gate.outcome import RunOutcome
 from gate.reports.escape import one_line, xml_safe
 from gate.reports.run_text import attempt_details, attempt_line, run_details, run_header, step_text
 
@@ -115,6 +116,8 @@ def run_result(r: RunOutcome, *, fail_on_timeout: bool) -> CaseResult | None:
     if r.verdict is Verdict.TIMED_OUT and not fail_on_timeout:
         why = f"timed out, not failing the gate (fail-on-timeout is off): {message}"
         return CaseResult(ResultElement.SKIPPED, type_, why, text)
+    if r.verdict is Verdict.NOT_AWAITED:  # --fail-fast failed the gate on another run; this one was left going
+        return CaseResult(ResultElement.SKIPPED, type_, message, text)
     element = ResultElement.FAILURE if r.verdict is Verdict.FAILED else ResultElement.ERROR
     return CaseResult(element, type_, message, text)
 
@@ -130,6 +133,8 @@ def _problem(r: RunOutcome) -> tuple[str, str]:
         return "Timeout", r.problem or f"the run was still '{status}' at the gate's deadline"
     if r.verdict is Verdict.CANCELLED:
         return "Cancelled", r.problem or f"the gate was stopped while the run was '{status}'"
+    if r.verdict is Verdict.NOT_AWAITED:
+        return "NotAwaited", r.problem or f"not awaited: still '{status}' when --fail-fast stopped the gate"
     default = f"DocketQA reported status '{status}'" if r.run else "the gate got no usable data for this run"
     return ("ApiError" if r.api_problem else "RunError"), r.problem or default
 

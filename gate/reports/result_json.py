@@ -6,7 +6,8 @@ import json
 import math
 from typing import Any
 
-from gate.model import Attempt, GroupRun, Outcome, RunOutcome, Step
+from gate.model import Attempt, Step
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import is_web_url, unicode_safe
 from gate.reports.run_text import attempt_line, duration_source, group_runs_of, run_duration, run_video
 
@@ -20,11 +21,12 @@ def render_json(outcome: Outcome) -> dict[str, Any]:
       ``exit_code`` (int), ``elapsed_s`` (float), ``stop_reason`` (str|null: why the gate stopped early),
       ``commit`` (str|null: ``GITHUB_SHA`` or ``CI_COMMIT_SHA``), ``api_url`` (str|null: the DocketQA API)
     - ``counts``: ``total``, ``passed``, ``failed``, ``errors``, ``timed_out``, ``cancelled``,
-      ``allowed_failures``, ``flaky`` (ints; allowed failures count in neither failed nor errors)
+      ``allowed_failures``, ``flaky`` (ints; allowed failures count in neither failed nor errors), and with
+      ``--fail-fast`` ``not_awaited`` (runs still going when the gate stopped at the first failure)
     - ``group_runs``: [{``id``, ``name``, ``created_at``, ``dashboard_url``, ``earlier_attempt`` (bool: started by
       an earlier attempt whose result ``--resume`` read, not by this gate)}]
     - ``runs``: [{``name`` (unique display name), ``test_run_id``, ``blueprint_id``, ``title``,
-      ``status`` (last raw DocketQA status), ``verdict``, ``allowed_failure``, ``flaky``, ``problem``
+      ``status`` (last raw DocketQA status), ``verdict`` (the overall values, or ``not_awaited``), ``allowed_failure``, ``flaky``, ``problem``
       (one line, null when passed), ``api_problem``, ``group_run_id``, ``dashboard_url``, ``starting_url``,
       ``created_at``, ``updated_at``, ``duration_s`` (finished runs only; DocketQA's step durations added up), ``duration_source``
       (``steps`` or ``timestamps``), ``video_url``, ``video_download_url``,
@@ -74,6 +76,7 @@ def _head(outcome: Outcome) -> dict[str, Any]:
             "cancelled": counts.cancelled,
             "allowed_failures": counts.allowed_failures,
             "flaky": counts.flaky,
+            **({"not_awaited": counts.not_awaited} if outcome.fail_fast else {}),
         },
         "group_runs": [_group_run(g) for g in outcome.group_runs],
     }

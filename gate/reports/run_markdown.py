@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gate.durations import format_duration
-from gate.model import GroupRun, Outcome, RunOutcome, Step, StepState, Verdict
+from gate.model import Step, StepState, Verdict
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import html_text, md_block, md_inline, safe_link, truncate
 from gate.reports.run_text import (
     STEP_MARKERS,
@@ -20,6 +21,7 @@ HEADLINES = {
     Verdict.ERROR: "⛔ DocketQA: error",
     Verdict.TIMED_OUT: "⏱ DocketQA: timed out",
     Verdict.CANCELLED: "🚫 DocketQA: cancelled",
+    Verdict.NOT_AWAITED: "⏭ DocketQA: not awaited",
 }
 RESULTS = {
     Verdict.PASSED: "✅ passed",
@@ -27,6 +29,7 @@ RESULTS = {
     Verdict.ERROR: "⛔ error",
     Verdict.TIMED_OUT: "⏱ timed out",
     Verdict.CANCELLED: "🚫 cancelled",
+    Verdict.NOT_AWAITED: "⏭ not awaited",
 }
 TABLE_HEAD = "| Test | Result | Failed step | Duration | Links |\n| --- | --- | --- | --- | --- |"
 CELL_CHARS = 120
@@ -50,6 +53,7 @@ def counts_line(o: Outcome) -> str:
     c = o.counts
     parts = [f"❌ {c.failed} failed", f"✅ {c.passed} passed", f"⚠️ {c.flaky} flaky", f"⏱ {c.timed_out} timed out"]
     extra = (("⛔", c.errors, "error", "errors"), ("🚫", c.cancelled, "cancelled", "cancelled"),
+             ("⏭", c.not_awaited, "not awaited", "not awaited"),
              ("🔕", c.allowed_failures, "allowed failure", "allowed failures"))
     parts += [f"{icon} {n} {one if n == 1 else many}" for icon, n, one, many in extra if n]
     carried = sum(r.carried_over for r in o.runs)

@@ -6,17 +6,8 @@ import functools
 from collections.abc import Sequence
 
 from gate.durations import format_duration
-from gate.model import (
-    Attempt,
-    GroupRun,
-    Outcome,
-    RunOutcome,
-    Step,
-    StepState,
-    TestRun,
-    Verdict,
-    failure_line,
-)
+from gate.model import Attempt, Step, StepState, TestRun, Verdict, failure_line
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import is_web_url, one_line
 
 #: The mark before each step in JUnit texts, the summary and the CI log.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 
-from gate.model import GroupRun, Outcome, RunOutcome, Verdict
+from gate.model import Verdict
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.reports.escape import md_inline
 from gate.reports.run_markdown import (
     TABLE_HEAD,

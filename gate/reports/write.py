@@ -9,7 +9,7 @@ from typing import Any
 
 from gate.config import Config
 from gate.errors import UsageError
-from gate.model import Outcome
+from gate.outcome import Outcome
 
 #: A file name to suggest when a report path is a directory.
 DEFAULT_NAMES = {"junit": "docketqa-junit.xml", "json": "docketqa-result.json", "summary": "docketqa-summary.md"}

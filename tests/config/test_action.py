@@ -47,6 +47,7 @@ EVERY_INPUT: dict[str, tuple[str, Callable[[Config], Any], Any]] = {
     "timeout": ("1h30m", lambda c: c.timeout_s, 5400.0),
     "poll-interval": ("0.5s", lambda c: c.poll_interval_s, 0.5),
     "fail-on-timeout": ("false", lambda c: c.fail_on_timeout, False),
+    "fail-fast": ("true", lambda c: c.fail_fast, True),
     "allow-failures": ("181 182", lambda c: c.allow_failures, frozenset({181, 182})),
     "junit-path": ("out/junit.xml", lambda c: c.reports.junit, Path("out/junit.xml")),
     "junit-layout": ("step", lambda c: c.reports.junit_layout, JunitLayout.STEP),
@@ -118,7 +119,7 @@ def test_true_spellings(tmp_path: Path, text: str) -> None:
     assert config.fail_on_timeout and config.annotations
 
 
-@pytest.mark.parametrize("name", ["fail-on-timeout", "job-summary", "annotations"])
+@pytest.mark.parametrize("name", ["fail-on-timeout", "fail-fast", "job-summary", "annotations"])
 @pytest.mark.parametrize("text", ["yes", "no", "1", "0", "on", "tRuE", "flase"])
 def test_other_boolean_spellings_are_refused(tmp_path: Path, name: str, text: str) -> None:
     """Anything but true/false is a usage error naming the input, never silently false."""

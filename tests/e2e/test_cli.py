@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gate.sandbox import Sandbox
 from tests.support.cli import (
     TEST_API_KEY,
     CliResult,
@@ -20,6 +21,7 @@ from tests.support.cli import (
     wait_args,
 )
 from tests.support.http_fixture import free_port
+from tests.support.timed import scenario
 
 Cli = Callable[..., CliResult]
 
@@ -317,3 +319,20 @@ def test_the_key_is_not_needed_for_report(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text(json.dumps(body))
     assert cli(["report", "run.json"]).code == 1
     assert TEST_API_KEY not in cli(["report", "run.json"], env=gate_env()).out
+
+
+# --- --fail-fast ---------------------------------------------------------------------------------------------
+
+
+def test_fail_fast_exits_1_at_the_first_failure_with_the_rest_not_awaited(cli: Cli, tmp_path: Path) -> None:
+    """--fail-fast: exit 1 once the quick run fails; the others are skipped 'not awaited' in JUnit, counted in JSON."""
+    with Sandbox(scenario=scenario([30.0, 0.3, 30.0], failing=frozenset({1})), api_key=TEST_API_KEY) as served:
+        result = cli(run_args(served, "--fail-fast", "--json", "r.json", "--timeout", "20s"), env=gate_env())
+    assert result.code == 1, result.err
+    document = read_json(tmp_path / "r.json")
+    assert [run["verdict"] for run in document["runs"]] == ["not_awaited", "failed", "not_awaited"]
+    assert document["counts"]["not_awaited"] == 2
+    assert document["stop_reason"].startswith("stopped at the first failure (--fail-fast): Flow 02 (test run ")
+    assert junit_outcomes(tmp_path / "docketqa-junit.xml") == {
+        "Flow 01": "skipped", "Flow 02": "failure", "Flow 03": "skipped"}
+    assert last_lines(result)[0].startswith("DocketQA gate: FAILED — 3 runs: 0 passed, 1 failed, 2 not awaited (")

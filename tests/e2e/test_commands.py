@@ -143,7 +143,7 @@ def test_a_bad_config_file_exits_2_with_one_line_listing_every_problem(cli: Cli,
         ".docketqa.yml:4: timeout: 'soon' is not a duration; use seconds (90, 0.5) or h/m/s units (90s, 15m, 1h, "
         "1h30m, 0.5s); "
         ".docketqa.yml:5: bogus: unknown key; known keys: allow_failures, annotations, api_url, blueprints, "
-        "comment_key, concurrency, fail_on_timeout, job_summary, poll_interval, pr_comment, reports, resume, "
+        "comment_key, concurrency, fail_fast, fail_on_timeout, job_summary, poll_interval, pr_comment, reports, resume, "
         "resume_any_commit, timeout, wait_for"
     )]  # fmt: skip
     assert sorted(p.name for p in tmp_path.iterdir()) == [".docketqa.yml"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.platforms import OUTPUT_NAMES, GitHubPlatform, detect, is_action_entry_point
 from gate.platforms.github import heredoc_entry
 from gate.secret import Secret
@@ -120,6 +120,7 @@ def test_outputs_parse_back_to_exactly_the_declared_outputs(tmp_path: Path) -> N
         "failed": "1",
         "errors": "1",
         "timed-out": "1",
+        "not-awaited": "0",
         "flaky": "1",
         "test-run-ids": "38,39,40,41,42,43",
         "group-run-ids": "35",

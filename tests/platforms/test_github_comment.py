@@ -11,7 +11,7 @@ import pytest
 
 from gate.clock import FakeClock
 from gate.config import CommentMode, CommentSettings
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.platforms.pr_comment import CommentNote, write_comment
 from gate.reports.comment import marker
 from gate.secret import Secret

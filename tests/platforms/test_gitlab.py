@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.platforms import GitHubPlatform, GitLabPlatform, detect
 from gate.platforms.gitlab import DOTENV_NAMES
 from tests.support.edge import (
@@ -68,6 +68,7 @@ def test_the_dotenv_file_holds_single_line_values_for_downstream_jobs(tmp_path: 
         "DOCKETQA_FAILED": "1",
         "DOCKETQA_ERRORS": "1",
         "DOCKETQA_TIMED_OUT": "1",
+        "DOCKETQA_NOT_AWAITED": "0",
         "DOCKETQA_FLAKY": "1",
         "DOCKETQA_DASHBOARD_URL": "https://app.docketqa.com/dashboard/grouprun/35",
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 from gate.clock import FakeClock
 from gate.config import CommentMode, CommentSettings
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.platforms.pr_comment import CommentNote, write_comment
 from gate.reports.comment import marker
 from gate.secret import Secret

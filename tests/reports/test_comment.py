@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.comment import MAX_COMMENT_CHARS, CommentContext, comment_size, marker, render_comment
 from gate.sandbox.hostile import HOSTILE_CASES
 from tests.support.outcomes import finished, hostile_scenario, load, mixed_scenario, outcome_of, seed_scenario, variant

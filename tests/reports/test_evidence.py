@@ -12,7 +12,7 @@ import requests
 
 from gate.clock import FakeClock
 from gate.config import Command, Config, ReportPaths
-from gate.model import RunOutcome
+from gate.outcome import RunOutcome
 from gate.platforms import detect
 from gate.reports.evidence import download_evidence, plain_session, plan_downloads, slug
 from gate.reports.write import write_reports

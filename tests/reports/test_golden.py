@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gate.config import JunitLayout
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.comment import CommentContext, render_comment
 from gate.reports.junit import render_junit
 from gate.reports.result_json import render_json

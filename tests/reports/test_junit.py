@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from gate.config import JunitLayout
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.junit import render_junit
 from gate.reports.junit_text import MAX_ELEMENT_CHARS
 from tests.support.outcomes import (

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gate.config import JunitLayout
 from gate.errors import MalformedResponse
-from gate.model import GroupRun, Outcome, RunOutcome
+from gate.outcome import GroupRun, Outcome, RunOutcome
 from gate.payload import parse_test_run_response
 from gate.reports.comment import MAX_COMMENT_CHARS, CommentContext, comment_size, marker, render_comment
 from gate.reports.junit import render_junit

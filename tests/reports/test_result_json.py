@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.result_json import SCHEMA_VERSION, render_json
 from tests.support.outcomes import (
     finished,

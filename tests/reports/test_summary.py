@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gate.model import Outcome
+from gate.outcome import Outcome
 from gate.reports.summary import render_summary
 from tests.support.outcomes import (
     finished,

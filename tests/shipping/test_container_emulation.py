@@ -236,7 +236,7 @@ def test_a_passing_group_passes_the_step_with_every_output_and_report(
     assert parse_command(step.mask) == ("add-mask", {}, TEST_API_KEY)
     assert step.outputs == expected_outputs(
         sandbox, status="passed", **{"exit-code": "0", "total": "2", "passed": "2", "failed": "0", "errors": "0",
-                                     "timed-out": "0", "flaky": "0"},
+                                     "timed-out": "0", "not-awaited": "0", "flaky": "0"},
     )  # fmt: skip
     assert step.summary.startswith("## ✅ DocketQA: passed")
     for spec in sandbox.scenario.blueprints.values():
@@ -259,7 +259,8 @@ def test_a_failing_group_fails_the_step_after_writing_everything(
     assert parse_command(step.mask) == ("add-mask", {}, TEST_API_KEY)
     assert step.outputs == expected_outputs(
         sandbox, status="failed", **{"exit-code": "1", "total": "4", "passed": "2", "failed": "1", "errors": "1",
-                                     "timed-out": "0", "flaky": "1", "json-path": "reports/docketqa.json"},
+                                     "timed-out": "0", "not-awaited": "0", "flaky": "1",
+                                     "json-path": "reports/docketqa.json"},
     )  # fmt: skip
     assert step.summary.startswith("## ❌ DocketQA: failed")
     junit = (step.workspace / "docketqa-junit.xml").read_text(encoding="utf-8")

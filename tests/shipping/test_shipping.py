@@ -127,7 +127,7 @@ def test_inputs_say_their_default_instead_of_overriding_the_config_file():
         if "Default:" not in spec["description"] and name != "api-key"
     ] == []
     assert inputs["api-key"]["required"] is True
-    for boolean in ("fail-on-timeout", "job-summary", "annotations"):
+    for boolean in ("fail-on-timeout", "fail-fast", "job-summary", "annotations"):
         assert "`true` or `false`" in inputs[boolean]["description"]
     assert (
         "`test`" in inputs["junit-layout"]["description"]

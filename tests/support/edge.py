@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from gate.model import GroupRun, Outcome, RunOutcome, Verdict, run_outcome
+from gate.model import Verdict
+from gate.outcome import GroupRun, Outcome, RunOutcome, run_outcome
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 

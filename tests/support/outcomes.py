@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gate.errors import ExitCode
-from gate.model import GroupRun, Outcome, RunOutcome, Verdict, run_outcome
+from gate.model import Verdict
 from gate.naming import unique_names
+from gate.outcome import GroupRun, Outcome, RunOutcome, run_outcome
 from gate.payload import parse_test_run_response
 from tests.support.paths import FIXTURES
 
@@ -48,6 +49,12 @@ def cancelled(payload: dict[str, Any], *, signal_name: str = "SIGTERM") -> RunOu
     run = parse_test_run_response(payload)
     problem = f"still '{run.status}' when the gate was stopped by {signal_name}"
     return run_outcome(run, verdict=Verdict.CANCELLED, problem=problem)
+
+
+def not_awaited(payload: dict[str, Any]) -> RunOutcome:
+    run = parse_test_run_response(payload)
+    problem = f"not awaited: still '{run.status}' when --fail-fast stopped the gate"
+    return run_outcome(run, verdict=Verdict.NOT_AWAITED, problem=problem)
 
 
 def missing(blueprint_id: int) -> RunOutcome:
@@ -105,6 +112,20 @@ def interrupted_scenario() -> Outcome:
     )
 
 
+def fail_fast_scenario() -> Outcome:
+    """--fail-fast stopped at the Login Flow failure; an allowed failure before it, one run left running."""
+    return outcome_of(
+        finished(variant("seed_login_flow", id=43, test_blueprint_id=186, title="Legacy export"), allowed_failure=True),
+        finished(load("seed_login_flow")),
+        finished(load("passing")),
+        not_awaited(load("running")),
+        stop_reason="stopped at the first failure (--fail-fast): Login Flow (test run 38); runs still going were "
+                    "not awaited",
+        fail_fast=True,
+        elapsed_s=48.0,
+    )
+
+
 def empty_scenario() -> Outcome:
     return outcome_of(group_runs=(), elapsed_s=0.4)
 
@@ -114,5 +135,6 @@ SCENARIOS: dict[str, Callable[[], Outcome]] = {
     "mixed": mixed_scenario,
     "hostile": hostile_scenario,
     "interrupted": interrupted_scenario,
+    "fail-fast": fail_fast_scenario,
     "empty": empty_scenario,
 }
