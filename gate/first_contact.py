@@ -43,42 +43,58 @@ class FirstContact:
         self._budget_s = budget_s
         self._lock = threading.Lock()
         self._answered = False
+        #: The retry loop's count and start, shared by every worker that joins it.
+        self._failures = 0
+        self._first_failure: float | None = None
         #: Why the gate stopped trying (set once the budget or the deadline ran out before any answer).
         self.gave_up: str | None = None
 
     def get_test_run(self, run_id: int, *, timeout: float) -> TestRun:
+        if self.gave_up is not None:
+            raise ApiError(self.gave_up)
         if self._answered:
             return self._source.get_test_run(run_id, timeout=timeout)
-        with self._lock:  # the other workers wait here: one unreachable API gets one line per retry, not eight
-            return self._until_answered(run_id)
+        # Every worker asks at once, as the poller intends (serializing them cost a poll round of 300 runs at
+        # 50 ms about 9%, benchmarks/bench_scale.py); only a request that cannot connect joins the one retry loop.
+        try:
+            run = self._source.get_test_run(run_id, timeout=timeout)
+        except Unreachable as exc:
+            if self._answered:
+                raise  # another run got an answer meanwhile: the poller's rules apply from now on
+            with self._lock:  # the other workers wait here: one unreachable API gets one line per retry, not eight
+                return self._until_answered(run_id, exc)
+        except ApiError:
+            self._answered = True  # it answered, if only with an error: it is there
+            raise
+        self._answered = True
+        return run
 
-    def _until_answered(self, run_id: int) -> TestRun:
-        first_failure: float | None = None
-        failures = 0
+    def _until_answered(self, run_id: int, exc: Unreachable) -> TestRun:
+        """Pause, say so and try again until DocketQA answers, the budget runs out or the deadline comes."""
         while True:
             if self.gave_up is not None:
                 raise ApiError(self.gave_up)
-            now = self._clock.now()
+            if self._answered:  # another worker got through while this one waited for the lock
+                return self._source.get_test_run(run_id, timeout=self._deadline - self._clock.now())
+            self._failures += 1
+            self._first_failure = self._clock.now() if self._first_failure is None else self._first_failure
+            delay = self._delay(self._failures, since=self._first_failure)
+            if delay is None:
+                waited = self._clock.now() - self._first_failure
+                self.gave_up = (
+                    f"DocketQA at {exc.where} never answered in {waited:.0f} s of trying ({exc.why}): "
+                    "check --api-url and that this machine can reach it"
+                )
+                raise ApiError(self.gave_up) from None
+            self._note(f"DocketQA at {exc.where} has not answered yet ({exc.why}); trying again in {delay:.1f} s")
+            self._clock.sleep(delay)
             try:
-                run = self._source.get_test_run(run_id, timeout=self._deadline - now)
-            except Unreachable as exc:
-                if self._answered:
-                    raise  # another run got an answer meanwhile: the poller's rules apply from now on
-                failures += 1
-                first_failure = now if first_failure is None else first_failure
-                delay = self._delay(failures, since=first_failure)
-                if delay is None:
-                    waited = self._clock.now() - first_failure
-                    self.gave_up = (
-                        f"DocketQA at {exc.where} never answered in {waited:.0f} s of trying ({exc.why}): "
-                        "check --api-url and that this machine can reach it"
-                    )
-                    raise ApiError(self.gave_up) from None
-                self._note(f"DocketQA at {exc.where} has not answered yet ({exc.why}); trying again in {delay:.1f} s")
-                self._clock.sleep(delay)
+                run = self._source.get_test_run(run_id, timeout=self._deadline - self._clock.now())
+            except Unreachable as again:
+                exc = again
                 continue
             except ApiError:
-                self._answered = True  # it answered, if only with an error: it is there
+                self._answered = True
                 raise
             self._answered = True
             return run
