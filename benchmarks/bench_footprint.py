@@ -43,14 +43,16 @@ def fresh_venv(root: Path) -> Path:
     shutil.copytree(REPO / "gate", source / "gate", ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"))
     _pip("wheel", "--no-deps", "-w", str(wheels), str(source))
     wheel = next(wheels.glob("docketqa_gate-*.whl"))
-    _pip("--python", str(root / "bin" / "python"), "install", "--no-deps", "-r", str(RUNTIME_PINS), str(wheel))
+    # Two installs: the pins carry hashes (pip then wants one for every requirement), the local wheel has none.
+    _pip("--python", str(root / "bin" / "python"), "install", "--no-deps", "--require-hashes", "-r", str(RUNTIME_PINS))
+    _pip("--python", str(root / "bin" / "python"), "install", "--no-deps", str(wheel))
     return next(root.glob("lib/python3*/site-packages"))
 
 
 def image_layers(root: Path) -> Path:
     """What the Dockerfile adds to the base: its pip line (bytecode compiled, as pip does) and the COPY lines."""
     site = root / "site-packages"
-    _pip("install", "--no-cache-dir", "--no-deps", "--target", str(site), "-r", str(RUNTIME_PINS))
+    _pip("install", "--no-cache-dir", "--no-deps", "--require-hashes", "--target", str(site), "-r", str(RUNTIME_PINS))
     app = root / "opt-docketqa-gate"
     shutil.copytree(REPO / "gate", app / "gate", ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"))
     shutil.copy2(REPO / "entrypoint.py", app / "entrypoint.py")
