@@ -108,7 +108,6 @@ class Config:
     annotations: bool = True
     job_summary: bool = True
     concurrency: int = DEFAULT_CONCURRENCY
-    debug: bool = False
     #: The config file that was read, if any (logged so users know it was used).
     config_file: Path | None = None
     comment: CommentSettings = CommentSettings()

@@ -148,7 +148,6 @@ def merge(layers: Sequence[Layer], *, command: Command, cwd: Path, hints: Hints)
         annotations=pick.first("annotations"),
         job_summary=pick.first("job_summary"),
         concurrency=pick.first("concurrency"),
-        debug=pick.first("debug"),
         config_file=file_path,
         comment=_comment(pick, cwd=cwd),
         resume=pick.first("resume"),

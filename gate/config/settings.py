@@ -232,6 +232,7 @@ SETTINGS: tuple[Setting, ...] = (
             default=DEFAULT_WAIT_TIMEOUT_S, commands=_RUN, flag="--wait-timeout", metavar="DURATION", group=_TARGET,
             file_key="wait_for.timeout", file_expects="a duration such as 10m", file_shape=FileShape.DURATION,
             action_input="wait-timeout"),
+    # Read by gate/cli.py from argv itself: an internal error may come before any Config exists.
     Setting("debug", "show tracebacks for internal errors", parse_bool, default=False, flag="--debug",
             kind=FlagKind.ON),
 )  # fmt: skip

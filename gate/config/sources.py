@@ -93,17 +93,12 @@ def input_variable(name: str) -> str:
 
 
 def action_layer(env: Mapping[str, str]) -> Layer:
-    """The inputs that are set; the runner passes unset inputs as empty strings, so empty means unset.
-
-    ``RUNNER_DEBUG=1`` (the runner's debug logging) turns on ``debug``.
-    """
+    """The inputs that are set; the runner passes unset inputs as empty strings, so empty means unset."""
     values: dict[str, Given] = {}
     for row in rows():
         text = env.get(input_variable(row.action_input), "").strip() if row.action_input else ""
         if text:
             values[row.name] = Given(Secret(text) if row.secret else text, f"action input {row.action_input}")
-    if env.get("RUNNER_DEBUG", "").strip() == "1":
-        values["debug"] = Given(True, "env RUNNER_DEBUG")
     both = "blueprints" in values and "test_run_ids" in values
     return Layer(values, (BOTH_ID_INPUTS,) if both else ())
 

@@ -182,13 +182,6 @@ def test_a_malformed_key_is_refused_without_showing_it(tmp_path: Path) -> None:
     ]
 
 
-def test_runner_debug_turns_on_debug(tmp_path: Path) -> None:
-    """Re-running a job with debug logging (RUNNER_DEBUG=1) turns on --debug behaviour."""
-    env = action_env(api_key=TEST_API_KEY, blueprint_ids="1")
-    assert not load_action_config(env, cwd=tmp_path).debug
-    assert load_action_config({**env, "RUNNER_DEBUG": "1"}, cwd=tmp_path).debug
-
-
 def test_bad_input_through_the_entrypoint_exits_2(cli: Callable[..., CliResult], tmp_path: Path) -> None:
     """Run with no arguments under GITHUB_ACTIONS=true, a bad boolean is exit 2 and one line naming the input."""
     env = action_env(api_key=TEST_API_KEY, blueprint_ids="1", fail_on_timeout="yes")
