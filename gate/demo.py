@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,6 +18,8 @@ DEMO_TIME_SCALE = 0.05
 DEMO_POLL_INTERVAL_S = 0.25
 DEMO_TIMEOUT_S = 120.0
 EVIDENCE_DIR = "evidence"
+#: Where the demo keeps the sandbox media its summary and comment show, so they still show after it ends.
+MEDIA_DIR = "media"
 
 
 def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: Tuning | None = None) -> int:
@@ -57,6 +60,7 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: 
     comment_path = out_dir / "pr-comment.md"
     context = CommentContext(key="demo", updated_at=dt.datetime.now(dt.timezone.utc))
     write_atomic(comment_path, render_comment(outcome, context))
+    _keep_media([out_dir / "docketqa-summary.md", comment_path], sandbox_url=sandbox.url, out_dir=out_dir)
     code = int(outcome.exit_code)
     out.write(
         f"\nAlso written: {steps_path} (JUnit, one testcase per step: --junit-layout step).\n"
@@ -67,10 +71,33 @@ def run_demo(*, out_dir: Path, scenario: str, out: TextIO, err: TextIO, tuning: 
     )
     if (out_dir / EVIDENCE_DIR).is_dir():
         out.write(
-            f"The failing steps' screenshots are saved in {out_dir / EVIDENCE_DIR}/ (--artifacts-dir): the "
-            "sandbox's own media links stop working now that the demo has ended.\n"
+            f"The failing steps' screenshots are saved in {out_dir / EVIDENCE_DIR}/ (--artifacts-dir), and the "
+            f"summary and comment show theirs from {out_dir / MEDIA_DIR}/: the sandbox's own media links stop "
+            "working now that the demo has ended.\n"
         )
     return 0
+
+
+def _keep_media(paths: list[Path], *, sandbox_url: str, out_dir: Path) -> None:
+    """Point the sandbox's media links in these Markdown files at copies beside them (the sandbox makes its media
+    itself, so the copies need no request), so screenshots and videos still show after the demo ends."""
+    from gate.reports.files import write_atomic
+    from gate.sandbox.payloads import media
+
+    link = re.compile(re.escape(sandbox_url) + r"/(media/[A-Za-z0-9_/-]+\.(?:png|webm))(?:\?[A-Za-z0-9=&]*)?")
+
+    def local(match: re.Match[str]) -> str:
+        status, _, data = media("/" + match.group(1))
+        if status != 200:
+            return match.group(0)
+        copy = out_dir / match.group(1)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(data)
+        return match.group(1)
+
+    for path in paths:
+        if path.is_file():
+            write_atomic(path, link.sub(local, path.read_text(encoding="utf-8")))
 
 
 __all__ = ["run_demo"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import struct
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -214,11 +216,20 @@ def encode_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8", errors="backslashreplace")
 
 
-# A 1x1 PNG and the first bytes of a WebM (EBML header): enough for download and type checks.
-PNG_BYTES = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d4944415478da63f8cfc0f01f0005000201a5f6d6a10000000049454e44ae426082"
-)
+def _placeholder_png(width: int = 400, height: int = 225) -> bytes:
+    """A grey browser-window shape: what a sandbox screenshot looks like in a summary (a real PNG, ~1 KB)."""
+    bar, page = b"\x5f\x63\x68", b"\xf3\xf4\xf6"
+    rows = b"".join(b"\x00" + (bar if y < 24 else page) * width for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+#: A placeholder screenshot and the first bytes of a WebM (EBML header): enough for download, type checks and a look.
+PNG_BYTES = _placeholder_png()
 WEBM_BYTES = bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d") + bytes(256)
 
 

@@ -260,7 +260,7 @@ def test_demo_writes_every_report_and_names_the_exit_code_a_real_gate_would_retu
     result = cli(["demo"])
     assert result.code == 0, result.err
     folder = tmp_path / "docketqa-demo"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*DEMO_FILES, "evidence"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*DEMO_FILES, "evidence", "media"])
     for name in ("docketqa-junit.xml", "docketqa-junit-steps.xml"):
         assert_valid_junit((folder / name).read_text())
     assert read_json(folder / "docketqa-result.json")["exit_code"] == 1
@@ -287,12 +287,28 @@ def test_demo_keeps_the_failing_steps_screenshots_beside_the_reports(cli: Cli, t
     assert "evidence/" in result.out
 
 
+def test_demo_summary_and_comment_show_screenshots_that_outlive_the_sandbox(cli: Cli, tmp_path: Path) -> None:
+    """Every image and video the demo's summary and comment link is a file beside them, not a dead sandbox URL."""
+    result = cli(["demo"])
+    assert result.code == 0, result.err
+    folder = tmp_path / "docketqa-demo"
+    for name in ("docketqa-summary.md", "pr-comment.md"):
+        text = (folder / name).read_text(encoding="utf-8")
+        images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+        videos = re.findall(r"\]\(([^)]+\.webm)\)", text)
+        assert images and videos, name
+        assert "/media/" not in "".join(re.findall(r"https?://[^)\s]+", text)), name
+        for link in [*images, *videos]:
+            assert (folder / link).is_file(), (name, link)
+        assert all((folder / image).read_bytes().startswith(b"\x89PNG") for image in images)
+
+
 def test_demo_runs_from_the_console_entry(tmp_path: Path, leak_guard: Callable[[str], str]) -> None:
     """`python -m gate demo --scenario passing --out reports`: exit 0, reports there, "would have exited 0"."""
     result = run_child(gate_command("demo", "--scenario", "passing", "--out", "reports"), cwd=tmp_path)
     leak_guard(result.stdout + result.stderr)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == DEMO_FILES
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted([*DEMO_FILES, "media"])
     assert "A real gate would have exited 0 here, so this pipeline would continue." in result.stdout
     assert junit_outcomes(tmp_path / "reports" / "docketqa-junit.xml") == {
         "Sign up with a new account": "passed", "Home page loads": "passed",
