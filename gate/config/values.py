@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from gate.config import Blueprint, CommentMode, JunitLayout
 from gate.durations import parse_duration
@@ -200,19 +200,11 @@ def texts(value: object) -> tuple[str, ...]:
 def parse_api_url(text: str) -> str:
     """An http(s) base URL without credentials, query or fragment; plain http only for loopback hosts."""
     cleaned = text.strip()
-    try:
-        parts = urlsplit(cleaned)
-        parts.port  # noqa: B018 - urlsplit checks the port lazily: touch it to validate
-    except ValueError:
-        raise ValueError(f"{show(cleaned)} is not a valid URL; expected https://host[:port][/path]") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", cleaned):
-        raise ValueError(f"{show(cleaned)} is not a valid URL; expected https://host[:port][/path]")
-    if parts.username is not None or parts.password is not None:
-        # Do not echo it: the user part may be a credential.
-        raise ValueError("the URL must not contain a user name or password; pass the key via DOCKET_API_KEY")
+    parts = _http_url_parts(cleaned, form="https://host[:port][/path]",
+                            credentials="the URL must not contain a user name or password; pass the key via DOCKET_API_KEY")
     if parts.query or parts.fragment or cleaned.endswith(("?", "#")):
         raise ValueError(f"{show(cleaned)} must not have a query or fragment ('?' or '#')")
-    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or ""):
         raise ValueError(
             f"{show(cleaned)} uses plain http, which would send the API key unencrypted; use https "
             "(http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1)"
@@ -226,16 +218,24 @@ def parse_target_urls(value: object) -> tuple[str, ...]:
     if not urls:
         raise ValueError("expected one or more http(s) URLs, got none")
     for url in urls:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - urlsplit checks the port lazily: touch it to validate
-        except ValueError:
-            raise ValueError(f"{show(url)} is not a valid URL; expected http(s)://host[:port]/path") from None
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
-            raise ValueError(f"{show(url)} is not a valid URL; expected http(s)://host[:port]/path")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("a target URL must not contain a user name or password: the gate sends no credentials")
+        _http_url_parts(url, form="http(s)://host[:port]/path",
+                        credentials="a target URL must not contain a user name or password: the gate sends no credentials")
     return tuple(dict.fromkeys(urls))
+
+
+def _http_url_parts(text: str, *, form: str, credentials: str) -> SplitResult:
+    """``text`` split as an http(s) URL with a host, or a ValueError that names ``form``. A URL with a user name or
+    password gets ``credentials``, which does not echo it: the user part may be a secret."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - urlsplit checks the port lazily: touch it to validate
+    except ValueError:
+        raise ValueError(f"{show(text)} is not a valid URL; expected {form}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or re.search(r"\s", text):
+        raise ValueError(f"{show(text)} is not a valid URL; expected {form}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(credentials)
+    return parts
 
 
 def parse_statuses(text: str) -> frozenset[int]:
