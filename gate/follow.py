@@ -66,6 +66,8 @@ class _State:
         note = (self.interrupt_note or self.interrupted.message) if self.interrupted else None
         runs = [*self.carried, *(self.row_outcome(row, statuses.get(row.test_run_id), fatal=fatal) for row in self.rows)]
         names = unique_names((run.name, run.test_run_id) for run in runs)
+        # --fail-fast stopped nothing early when the failure was the last run going: a plain failed verdict.
+        fail_fast_stop = self.fail_fast_stop if any(r.verdict is Verdict.NOT_AWAITED for r in runs) else None
         return Outcome(
             runs=tuple(dataclasses.replace(run, name=name) for run, name in zip(runs, names)),
             group_runs=self.group_runs,
@@ -73,7 +75,7 @@ class _State:
             # A target never ready: nothing was triggered, so nothing was tested; never a pass (exit 3) even
             # under --no-fail-on-timeout.
             fail_on_timeout=self.config.fail_on_timeout or self.not_ready is not None,
-            stop_reason=fatal or note or self.not_ready or self.fail_fast_stop,
+            stop_reason=fatal or note or self.not_ready or fail_fast_stop,
             interrupted_exit=self.interrupted.exit_code if self.interrupted else None,
             provenance=Provenance(triggered_group_run_id=next((g.id for g in self.group_runs if not g.earlier_attempt), None)),
             fail_fast=self.config.fail_fast,

@@ -70,7 +70,8 @@ def _wait_one(
                 "nothing was triggered: check the deployment, or raise --wait-timeout"
             )
         delay = min(interval_s, remaining)
-        note(f"Waiting for {url}: {answer.missing}; next try in {delay:g} s")
+        # Tenths of a second: the deadline leaves a raw float (2.99728) that only clutters the log line.
+        note(f"Waiting for {url}: {answer.missing}; next try in {round(delay, 1):g} s")
         clock.sleep(delay)
 
 

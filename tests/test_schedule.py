@@ -220,6 +220,16 @@ def test_fail_fast_stops_at_the_first_failure_and_leaves_the_rest_not_awaited(cl
         assert outcome.runs[0].problem == "not awaited: still 'running' when --fail-fast stopped the gate"
 
 
+def test_fail_fast_does_not_claim_an_early_stop_when_the_failure_is_the_last_run_going(clock: FakeClock) -> None:
+    """The last unfinished run fails: a plain failure, no 'stopped early' and no 'runs still going'."""
+    scn = scenario([0.5, 3.0], failing=frozenset({1}))
+    with gate_on(scn, clock) as gate:
+        outcome = gate.run(fail_fast=True)
+        assert [r.verdict for r in outcome.runs] == [Verdict.PASSED, Verdict.FAILED]
+        assert outcome.exit_code is ExitCode.FAILED and outcome.counts.not_awaited == 0
+        assert outcome.stop_reason is None
+
+
 def test_fail_fast_goes_on_past_an_allowed_failure(clock: FakeClock) -> None:
     """An allowed failure does not stop --fail-fast; the next failure that counts does."""
     scn = scenario([3.0, 6.0, 30.0, 9.0], failing=frozenset({0, 1}))

@@ -92,6 +92,22 @@ def test_never_ready_raises_exit_3_naming_the_url_and_its_last_answer() -> None:
     assert sum(clock.sleeps) == 60
 
 
+def test_the_last_wait_before_the_deadline_is_shown_in_tenths_of_a_second() -> None:
+    """A wait cut short by the deadline reads 'next try in 2.1 s', not the raw float the clock left."""
+    clock = FakeClock()
+    with serving() as target:
+        target.script("GET", "/", Reply(503))
+        url = target.url + "/"
+        notes: list[str] = []
+        with pytest.raises(TargetNotReady):
+            wait_for_targets(WaitFor(urls=(url,), timeout_s=7.0987654), clock=clock, interval_s=5.0, note=notes.append)
+    assert notes == [
+        f"Waiting for {url}: status 503, wanted 2xx; next try in 5 s",
+        f"Waiting for {url}: status 503, wanted 2xx; next try in 2.1 s",
+    ]
+    assert sum(clock.sleeps) == pytest.approx(7.0987654)
+
+
 def test_a_target_that_is_down_is_not_ready_yet() -> None:
     """Connection refused is 'no answer', retried until the deadline, never a crash."""
     from tests.support.http_fixture import free_port
