@@ -23,7 +23,7 @@ from gate.failures import (
     transport_failure,
 )
 from gate.model import TestRun
-from gate.outcome import GroupRun
+from gate.outcome import GroupRun, own_dashboard
 from gate.payload import parse_test_run, parse_test_run_response
 from gate.secret import Secret
 
@@ -235,7 +235,7 @@ def _parse_trigger(call: Call, reply: Reply, *, base_url: str) -> TriggerResult:
         id=group_id,
         name=name if isinstance(name, str) else None,
         created_at=created if isinstance(created, str) else None,
-        sandbox_dashboard_url=_own_dashboard(group.get("dashboard_url"), base_url=base_url),
+        sandbox_dashboard_url=own_dashboard(group.get("dashboard_url"), base_url=base_url),
     )
     raw_runs = group.get("test_runs")
     if not isinstance(raw_runs, list) or not raw_runs:
@@ -245,8 +245,3 @@ def _parse_trigger(call: Call, reply: Reply, *, base_url: str) -> TriggerResult:
     runs = _shaped(call, reply, parse=lambda: tuple(parse_test_run(raw) for raw in raw_runs))
     return TriggerResult(group_run=group_run, runs=runs)
 
-
-def _own_dashboard(offered: object, *, base_url: str) -> str | None:
-    """The sandbox names a dashboard page it serves itself (DocketQA sends no such field): taken only on the API's
-    own origin, so an answer can never point the dashboard link at another host."""
-    return offered if isinstance(offered, str) and offered.startswith(f"{base_url}/dashboard/") else None

@@ -25,6 +25,14 @@ class GroupRun:
         return self.sandbox_dashboard_url or DASHBOARD_GROUP_RUN.format(id=self.id)
 
 
+def own_dashboard(offered: object, *, base_url: str | None) -> str | None:
+    """The sandbox names a dashboard page it serves itself (DocketQA sends no such field): taken only on the API's
+    own origin, so an answer (or a saved result) can never point the dashboard link at another host."""
+    if not isinstance(offered, str) or not base_url:
+        return None
+    return offered if offered.startswith(f"{base_url.rstrip('/')}/dashboard/") else None
+
+
 @dataclasses.dataclass(frozen=True)
 class RunOutcome:
     """What the gate knows about one followed run (``run`` is None when it never got a valid payload)."""

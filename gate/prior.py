@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.model import Action, Attempt, Step, StepState, TestRun, Verdict
-from gate.outcome import GroupRun, RunOutcome
+from gate.outcome import GroupRun, RunOutcome, own_dashboard
 
 #: The only schema version this gate writes and reads (gate/reports/result_json.py).
 SCHEMA_VERSION = 1
@@ -79,7 +79,7 @@ def parse_result(data: Any, *, for_resume: bool = True) -> PriorResult:
             commit=_opt_str(data.get("commit"), "commit"),
             api_url=_opt_str(data.get("api_url"), "api_url"),
             runs=tuple(_run(item, index) for index, item in enumerate(runs, start=1)),
-            group_runs=tuple(_group_run(item) for item in groups),
+            group_runs=tuple(_group_run(item, api_url=data.get("api_url")) for item in groups),
             elapsed_s=elapsed if elapsed >= 0 else 0.0,
             stop_reason=_opt_str(data.get("stop_reason"), "stop_reason"),
         )
@@ -87,13 +87,15 @@ def parse_result(data: Any, *, for_resume: bool = True) -> PriorResult:
         raise NotAResult(f"a result with an unusable field ({exc})") from None
 
 
-def _group_run(item: Any) -> GroupRun:
+def _group_run(item: Any, *, api_url: Any) -> GroupRun:
+    """A group run as the result names it; a sandbox's own dashboard link is kept (on the result's API only)."""
     item = _mapping(item, "group run")
     return GroupRun(
         id=_int(item.get("id"), "group run id"),
         name=_opt_str(item.get("name"), "group run name"),
         created_at=_opt_str(item.get("created_at"), "group run created_at"),
         earlier_attempt=bool(item.get("earlier_attempt")),
+        sandbox_dashboard_url=own_dashboard(item.get("dashboard_url"), base_url=_opt_str(api_url, "api_url")),
     )
 
 

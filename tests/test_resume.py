@@ -121,3 +121,16 @@ def test_hostile_text_carried_over_from_a_result_stays_escaped(layout: str) -> N
     assert document.count('name="docketqa.carried_over" value="true"') >= 1
     summary = render_summary(carried)
     assert "</table>" not in summary and "</td>" not in summary
+
+
+def test_a_sandbox_group_run_keeps_its_own_dashboard_link_when_read_back() -> None:
+    """A result from the sandbox links its group runs to the sandbox's dashboard page: a resumed attempt and a
+    fan-in keep that link (not DocketQA's app, which never saw the run); a link to another host is not taken."""
+    sandbox = "http://127.0.0.1:8765"
+    document = _document(mixed_scenario(), api_url=sandbox)
+    own = f"{sandbox}/dashboard/grouprun/35"
+    document["group_runs"] = [{**document["group_runs"][0], "dashboard_url": own}]
+    assert [g.dashboard_url for g in parse_result(document).group_runs] == [own]
+    assert [g.dashboard_url for g in parse_result(document, for_resume=False).group_runs] == [own]
+    document["group_runs"][0]["dashboard_url"] = "https://evil.example/dashboard/grouprun/35"
+    assert [g.dashboard_url for g in parse_result(document).group_runs] == ["https://app.docketqa.com/dashboard/grouprun/35"]

@@ -49,7 +49,7 @@ def junit_counts(xml: str) -> tuple[dict[str, int], list[SuiteCounts]]:
     """What junitparser (a real consumer) reads: the totals attributes and each suite's counted cases."""
     from junitparser import Error, Failure, JUnitXml, Skipped
 
-    root = JUnitXml.fromstring(xml)
+    root = JUnitXml.fromstring(xml.encode("utf-8"))  # bytes: lxml, when installed, refuses a str with an XML declaration
     totals = {"tests": root.tests, "failures": root.failures, "errors": root.errors}
     suites = []
     for suite in root:
