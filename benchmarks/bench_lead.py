@@ -11,25 +11,12 @@ from pathlib import Path
 
 from harness import BENCH_KEY, Exited, Result, Row, gate_env, run_gate
 
-from gate.sandbox.scenarios import FAILED, PASSED, BlueprintSpec, Scenario, StepSpec
+from gate.sandbox.scenarios import Scenario, timed
 from gate.sandbox.server import Sandbox
 
 INTERVAL_S = 1.0
 RUNS = 20
 FAIL_FAST_INTERVAL_S = 5.0
-
-
-def scenario(durations: Sequence[float], *, failing: frozenset[int] = frozenset(), name: str = "lead") -> Scenario:
-    """One blueprint (1001, 1002, ...) of one step per duration; the indexes in ``failing`` fail."""
-    blueprints = {}
-    for index, duration in enumerate(durations):
-        fails = index in failing
-        step = StepSpec(task="Open the page", successful=not fails, result="no heading" if fails else "ok", duration=2)
-        blueprints[1001 + index] = BlueprintSpec(
-            title=f"Flow {index + 1:02d}", starting_url="https://app.example.com/", steps=(step,),
-            final_status=FAILED if fails else PASSED, duration_s=duration,
-        )
-    return Scenario(name=name, blueprints=blueprints, description=f"{len(durations)} runs")
 
 
 def _gate(scn: Scenario, *, interval_s: float, extra: Sequence[str] = ()) -> tuple[Exited, float, Sandbox]:
@@ -58,8 +45,8 @@ def _after_last(sandbox: Sandbox, exited: Exited) -> float:
 
 
 def _economy_rows() -> tuple[Row, ...]:
-    together = scenario([30 + 4 * i / (RUNS - 1) for i in range(RUNS)], name="together")
-    evenly = scenario([30 * (i + 1) / RUNS for i in range(RUNS)], name="evenly")
+    together = timed([30 + 4 * i / (RUNS - 1) for i in range(RUNS)], name="together")
+    evenly = timed([30 * (i + 1) / RUNS for i in range(RUNS)], name="evenly")
     with ThreadPoolExecutor(max_workers=2) as pool:  # both mostly sleep: side by side costs no accuracy
         a_future = pool.submit(_gate, together, interval_s=INTERVAL_S)
         b_future = pool.submit(_gate, evenly, interval_s=INTERVAL_S)
@@ -84,7 +71,7 @@ def _economy_rows() -> tuple[Row, ...]:
 def _fail_fast_trial(fail_at: float) -> tuple[float, int, str]:
     """(exit minus the failing run's final moment, exit code, stderr) for one --fail-fast gate."""
     durations = [fail_at] + [60.0 + i for i in range(9)]
-    exited, _, sandbox = _gate(scenario(durations, failing=frozenset({0}), name="fail-fast"),
+    exited, _, sandbox = _gate(timed(durations, failing=frozenset({0}), name="fail-fast"),
                                interval_s=FAIL_FAST_INTERVAL_S, extra=["--fail-fast"])
     if not sandbox.triggered_group_ids:  # refused before starting anything (e.g. an unknown flag)
         return math.nan, exited.code, exited.stderr

@@ -19,11 +19,10 @@ from gate.outcome import Outcome
 from gate.progress import Progress
 from gate.sandbox import Sandbox
 from gate.sandbox.faults import FaultMode, FaultPlan
-from gate.sandbox.scenarios import Scenario
+from gate.sandbox.scenarios import Scenario, timed
 from gate.secret import Secret
 from tests.support.http_fixture import make_client
 from tests.support.keys import TEST_API_KEY
-from tests.support.timed import scenario
 
 START = 1000.0
 FIRST_RUN = 38  # the sandbox's first test run id
@@ -100,7 +99,7 @@ def today(scn: Scenario, *, interval_s: float = 1.0) -> int:
 
 def test_runs_finishing_together_cost_the_lead_and_two_requests_each(clock: FakeClock) -> None:
     """(a) 20 runs finishing within the same 4 s after 30 s, 1 s interval: at most 30 + 2 x 20 requests."""
-    scn = scenario([30 + 4 * i / 19 for i in range(20)])
+    scn = timed([30 + 4 * i / 19 for i in range(20)])
     with gate_on(scn, clock) as gate:
         outcome = gate.run()
         assert gate.requests <= 70, gate.per_run()
@@ -111,7 +110,7 @@ def test_runs_finishing_together_cost_the_lead_and_two_requests_each(clock: Fake
 
 def test_runs_finishing_evenly_cost_at_most_half_of_polling_every_run(clock: FakeClock) -> None:
     """(b) 20 runs finishing evenly over 30 s: at most half the requests of polling every run every interval."""
-    scn = scenario([1.5 * (i + 1) for i in range(20)])
+    scn = timed([1.5 * (i + 1) for i in range(20)])
     with gate_on(scn, clock) as gate:
         outcome = gate.run()
         assert gate.requests <= 0.5 * today(scn), gate.per_run()
@@ -123,7 +122,7 @@ def test_runs_finishing_evenly_cost_at_most_half_of_polling_every_run(clock: Fak
 @pytest.mark.parametrize("interval_s", [5.0, 120.0])
 def test_runs_finishing_far_apart_never_cost_more_than_polling_every_run(clock: FakeClock, interval_s: float) -> None:
     """Runs minutes apart, progress sweeps included: no more requests than every run every interval, verdict prompt."""
-    scn = scenario([600.0, 90.0, 200.0, 330.0, 450.0, 590.0])
+    scn = timed([600.0, 90.0, 200.0, 330.0, 450.0, 590.0])
     with gate_on(scn, clock) as gate:
         outcome = gate.run(interval_s=interval_s, timeout_s=1800.0)
         assert gate.requests <= today(scn, interval_s=interval_s), gate.per_run()
@@ -134,7 +133,7 @@ def test_runs_finishing_far_apart_never_cost_more_than_polling_every_run(clock: 
 
 def test_the_lead_finishing_last_leaves_the_others_to_one_request_each(clock: FakeClock) -> None:
     """When the lead is the last to finish, each other run is asked once, when the lead turns final."""
-    scn = scenario([40.0] + [5.0 + i for i in range(9)])
+    scn = timed([40.0] + [5.0 + i for i in range(9)])
     with gate_on(scn, clock) as gate:
         outcome = gate.run()
         counts = gate.per_run()
@@ -145,7 +144,7 @@ def test_the_lead_finishing_last_leaves_the_others_to_one_request_each(clock: Fa
 
 def test_the_deadline_sweeps_every_run_once_more_and_sends_nothing_after_it(clock: FakeClock) -> None:
     """A lead that never finishes: the others, finished unseen, are looked at before the deadline, not timed out."""
-    scn = scenario([900.0] + [10.0 + i for i in range(5)])
+    scn = timed([900.0] + [10.0 + i for i in range(5)])
     with gate_on(scn, clock) as gate:
         outcome = gate.run(interval_s=5.0, timeout_s=45.0)
         assert [r.verdict for r in outcome.runs] == [Verdict.TIMED_OUT] + [Verdict.PASSED] * 5
@@ -158,7 +157,7 @@ def test_the_deadline_sweeps_every_run_once_more_and_sends_nothing_after_it(cloc
 
 def test_a_429_on_the_lead_pauses_it_without_handing_over(clock: FakeClock) -> None:
     """A Retry-After on the lead is honoured and no other run is asked meanwhile; every run still ends final."""
-    scn = scenario([20.0, 8.0, 12.0, 16.0])
+    scn = timed([20.0, 8.0, 12.0, 16.0])
     plan = FaultPlan(rate=1.0, modes=(FaultMode.RATE_LIMIT_SECONDS,), retry_after=7, max_per_path=1,
                      paths=frozenset({f"/test_run/{lead_of(scn)}"}))
     with gate_on(scn, clock, faults=plan) as gate:
@@ -172,7 +171,7 @@ def test_a_429_on_the_lead_pauses_it_without_handing_over(clock: FakeClock) -> N
 
 def test_a_lead_that_fails_first_is_reported_and_the_rest_are_still_followed(clock: FakeClock) -> None:
     """The lead fails first: its failure is logged when seen, the others are followed to the end, exit 1."""
-    scn = scenario([5.0, 12.0, 14.0, 16.0], failing=frozenset({0}))
+    scn = timed([5.0, 12.0, 14.0, 16.0], failing=frozenset({0}))
     with gate_on(scn, clock) as gate:
         outcome = gate.run()
         assert [r.verdict for r in outcome.runs] == [Verdict.FAILED] + [Verdict.PASSED] * 3
@@ -186,7 +185,7 @@ def test_a_lead_that_fails_first_is_reported_and_the_rest_are_still_followed(clo
 
 def test_a_lead_whose_requests_keep_failing_hands_over_and_never_stalls_the_rest(clock: FakeClock) -> None:
     """Every GET for the lead fails: another run leads, the others are seen final promptly, the lead backs off."""
-    scn = scenario([5.0, 10.0, 20.0, 30.0])
+    scn = timed([5.0, 10.0, 20.0, 30.0])
     plan = FaultPlan(rate=1.0, modes=(FaultMode.HTTP_502,), paths=frozenset({f"/test_run/{lead_of(scn)}"}))
     with gate_on(scn, clock, faults=plan) as gate:
         outcome = gate.run(timeout_s=60.0)
@@ -205,7 +204,7 @@ def test_a_lead_whose_requests_keep_failing_hands_over_and_never_stalls_the_rest
 
 def test_fail_fast_stops_at_the_first_failure_and_leaves_the_rest_not_awaited(clock: FakeClock) -> None:
     """--fail-fast polls every run every interval and stops within one interval of the first failure: exit 1."""
-    scn = scenario([60.0, 7.3, 60.0, 4.0, 60.0], failing=frozenset({1}))
+    scn = timed([60.0, 7.3, 60.0, 4.0, 60.0], failing=frozenset({1}))
     with gate_on(scn, clock) as gate:
         outcome = gate.run(fail_fast=True)
         assert [r.verdict for r in outcome.runs] == [
@@ -222,7 +221,7 @@ def test_fail_fast_stops_at_the_first_failure_and_leaves_the_rest_not_awaited(cl
 
 def test_fail_fast_does_not_claim_an_early_stop_when_the_failure_is_the_last_run_going(clock: FakeClock) -> None:
     """The last unfinished run fails: a plain failure, no 'stopped early' and no 'runs still going'."""
-    scn = scenario([0.5, 3.0], failing=frozenset({1}))
+    scn = timed([0.5, 3.0], failing=frozenset({1}))
     with gate_on(scn, clock) as gate:
         outcome = gate.run(fail_fast=True)
         assert [r.verdict for r in outcome.runs] == [Verdict.PASSED, Verdict.FAILED]
@@ -232,7 +231,7 @@ def test_fail_fast_does_not_claim_an_early_stop_when_the_failure_is_the_last_run
 
 def test_fail_fast_goes_on_past_an_allowed_failure(clock: FakeClock) -> None:
     """An allowed failure does not stop --fail-fast; the next failure that counts does."""
-    scn = scenario([3.0, 6.0, 30.0, 9.0], failing=frozenset({0, 1}))
+    scn = timed([3.0, 6.0, 30.0, 9.0], failing=frozenset({0, 1}))
     with gate_on(scn, clock) as gate:
         outcome = gate.run(fail_fast=True, allow_failures=frozenset({1001}))
         assert [r.verdict for r in outcome.runs] == [
@@ -244,7 +243,7 @@ def test_fail_fast_goes_on_past_an_allowed_failure(clock: FakeClock) -> None:
 
 def test_fail_fast_with_only_allowed_failures_follows_every_run_to_the_end(clock: FakeClock) -> None:
     """Nothing that counts fails: --fail-fast never stops, every run is awaited and the gate passes."""
-    scn = scenario([3.0, 8.0, 12.0], failing=frozenset({0}))
+    scn = timed([3.0, 8.0, 12.0], failing=frozenset({0}))
     with gate_on(scn, clock) as gate:
         outcome = gate.run(fail_fast=True, allow_failures=frozenset({1001}))
         assert [r.verdict for r in outcome.runs] == [Verdict.FAILED, Verdict.PASSED, Verdict.PASSED]

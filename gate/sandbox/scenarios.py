@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gate.errors import UsageError
 
@@ -242,3 +242,17 @@ def _generated_step(number: int, fail_at: int) -> StepSpec:
     if number == fail_at:
         return _step(task, f"Action: click element {number}", result=f"Heading {number} was missing.", ok=False)
     return _step(task, f"Action: click element {number}", duration=2 + number % 7)
+
+
+def timed(durations: Sequence[float], *, failing: frozenset[int] = frozenset(), name: str = "timed") -> Scenario:
+    """One single-step blueprint (1001, 1002, ...) per duration; the indexes in ``failing`` fail at their step.
+    For tests and benchmarks of when runs finish (the lead-run policy)."""
+    blueprints = {}
+    for index, duration in enumerate(durations):
+        fails = index in failing
+        step = StepSpec(task="Open the page", successful=not fails, result="no heading" if fails else "ok", duration=2)
+        blueprints[1001 + index] = BlueprintSpec(
+            title=f"Flow {index + 1:02d}", starting_url="https://app.example.com/", steps=(step,),
+            final_status=FAILED if fails else PASSED, duration_s=duration,
+        )
+    return Scenario(name=name, blueprints=blueprints, description=f"{len(durations)} runs")
