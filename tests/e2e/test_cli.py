@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gate.sandbox import Sandbox
+from gate.sandbox.scenarios import timed
 from tests.support.cli import (
     TEST_API_KEY,
     CliResult,
@@ -21,7 +22,6 @@ from tests.support.cli import (
     wait_args,
 )
 from tests.support.http_fixture import free_port
-from tests.support.timed import scenario
 
 Cli = Callable[..., CliResult]
 
@@ -326,7 +326,7 @@ def test_the_key_is_not_needed_for_report(cli: Cli, tmp_path: Path) -> None:
 
 def test_fail_fast_exits_1_at_the_first_failure_with_the_rest_not_awaited(cli: Cli, tmp_path: Path) -> None:
     """--fail-fast: exit 1 once the quick run fails; the others are skipped 'not awaited' in JUnit, counted in JSON."""
-    with Sandbox(scenario=scenario([30.0, 0.3, 30.0], failing=frozenset({1})), api_key=TEST_API_KEY) as served:
+    with Sandbox(scenario=timed([30.0, 0.3, 30.0], failing=frozenset({1})), api_key=TEST_API_KEY) as served:
         result = cli(run_args(served, "--fail-fast", "--json", "r.json", "--timeout", "20s"), env=gate_env())
     assert result.code == 1, result.err
     document = read_json(tmp_path / "r.json")
