@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -478,3 +479,27 @@ def test_a_real_signal_ends_following_with_an_outcome(
     if phase == "trigger":
         assert lines[-1].endswith("DocketQA may have started a group run: check https://app.docketqa.com/dashboard "
                                   "before re-running")
+
+
+def test_wait_asks_for_every_run_at_once_before_docketqa_has_answered(clock: FakeClock) -> None:
+    """`wait`'s first round sends its requests together (up to --concurrency), not one at a time until DocketQA first
+    answers: the server holds each answer until eight are in flight, which a gate that queues them never reaches."""
+    in_flight, peak, lock, all_there = [0], [0], threading.Lock(), threading.Event()
+
+    def hold_until_eight(seen: Seen) -> Reply:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            if in_flight[0] >= 8:
+                all_there.set()
+        all_there.wait(timeout=1.0)  # a guard, not a speed check: a queueing gate gets its answers after it
+        with lock:
+            in_flight[0] -= 1
+        run_id = int(seen.path.rsplit("/", 1)[-1])
+        return json_reply(run_body(run_id, "passed", blueprint_id=run_id))
+
+    with serving(clock) as server:
+        server.fallback(hold_until_eight)
+        outcome = follow(config(server.url, runs=tuple(range(1, 9)), concurrency=8), clock)
+    assert outcome.exit_code is ExitCode.PASSED
+    assert peak[0] == 8
