@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,10 +257,22 @@ def test_a_short_retry_after_is_honoured_then_the_comment_written(tmp_path: Path
 def test_x_ratelimit_reset_on_an_ordinary_error_is_not_a_reason_to_wait(tmp_path: Path) -> None:
     """GitHub sends x-ratelimit-reset on every response: after a plain 500 the gate must not wait for it."""
     clock = FakeClock()
+    # What GitHub sends on every answer: requests left, and when the hour's quota resets (an hour from now).
+    quota = {"x-ratelimit-remaining": "4987", "x-ratelimit-reset": str(int(time.time()) + 3600)}
     with github() as fake:
-        fake.fail(Fault("GET", "/comments", 500, {"message": "oops"}, times=1))
+        fake.fail(Fault("GET", "/comments", 500, {"message": "oops"}, quota, times=1))
         comment(seed_scenario(), env_for(fake, tmp_path), clock=clock)
     assert len(clock.sleeps) == 1 and clock.sleeps[0] <= 1.0
+
+
+def test_x_ratelimit_reset_on_a_permission_error_is_not_a_reason_to_wait(tmp_path: Path) -> None:
+    """A fork's read-only token (403, not a rate limit) carries the quota headers too: one warning, no waiting."""
+    clock = FakeClock()
+    quota = {"x-ratelimit-remaining": "4987", "x-ratelimit-reset": str(int(time.time()) + 3600)}
+    with github() as fake:
+        fake.fail(Fault("POST", "/comments", 403, {"message": "Resource not accessible by integration"}, quota))
+        text = one_warning(comment(seed_scenario(), env_for(fake, tmp_path), clock=clock))
+    assert "pull-requests: write" in text and clock.sleeps == []
 
 
 def test_an_unreachable_api_is_one_warning_that_names_the_setting(tmp_path: Path) -> None:
