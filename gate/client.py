@@ -53,7 +53,6 @@ class ApiClient:
         base_url: str,
         api_key: Secret,
         pool_size: int = 8,
-        user_agent: str = f"{PROG}/{__version__}",
         timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         max_body_bytes: int = MAX_BODY_BYTES,
         wall_clock: Callable[[], dt.datetime] | None = None,
@@ -76,7 +75,7 @@ class ApiClient:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update(
-            {"X-API-KEY": api_key.reveal(), "User-Agent": user_agent, "Accept": "application/json"}
+            {"X-API-KEY": api_key.reveal(), "User-Agent": f"{PROG}/{__version__}", "Accept": "application/json"}
         )
 
     def close(self) -> None:

@@ -156,7 +156,6 @@ class Poller:
         if not self._idle or self._idle[0][0] > now:
             return None
         _, _, run_id = heapq.heappop(self._idle)
-        self._tracks[run_id].in_flight = True
         self._busy += 1
         return run_id
 
@@ -234,7 +233,6 @@ class Poller:
     ) -> None:
         with self._cond:
             track = self._tracks[run_id]
-            track.in_flight = False
             self._busy -= 1
             now = self._clock.now()
             status = dataclasses.replace(track.status, requests=track.status.requests + 1)

@@ -10,9 +10,9 @@ from typing import Any
 
 from gate.model import Action, Attempt, Step, StepState, TestRun, Verdict
 from gate.outcome import GroupRun, RunOutcome, own_dashboard
+from gate.reports.result_json import SCHEMA_VERSION
 
 #: The only schema version this gate writes and reads (gate/reports/result_json.py).
-SCHEMA_VERSION = 1
 _VERDICTS = {v.value: v for v in Verdict}
 _STATES = {s.value: s for s in StepState}
 

@@ -7,6 +7,7 @@ import math
 import random
 from typing import Protocol
 
+from gate.config import DEFAULT_CONCURRENCY, DEFAULT_POLL_INTERVAL_S
 from gate.errors import ApiError, MalformedResponse, TransientApiError
 from gate.model import TestRun
 from gate.retry import POLL_RETRY, RetryPolicy
@@ -19,8 +20,8 @@ class RunSource(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class PollSettings:
-    interval_s: float = 5.0
-    concurrency: int = 8
+    interval_s: float = DEFAULT_POLL_INTERVAL_S
+    concurrency: int = DEFAULT_CONCURRENCY
     #: Polls of a run start interval * (1 - uniform(0, jitter)) apart: spread so many gates do not hit the API
     #: in step, yet never further apart than the interval, which bounds how late a final status is seen.
     jitter: float = 0.1
@@ -75,7 +76,6 @@ class Track:
     next_due: float
     #: Position in the followed list: runs due at the same moment are polled in this order.
     order: int = 0
-    in_flight: bool = False
     transient: int = 0
     malformed: int = 0
 
