@@ -31,6 +31,11 @@ def in_github_actions(env: Mapping[str, str]) -> bool:
     return env.get("GITHUB_ACTIONS") == "true"
 
 
+def in_gitlab_ci(env: Mapping[str, str]) -> bool:
+    """True in a GitLab CI job (the runner sets ``GITLAB_CI=true``)."""
+    return env.get("GITLAB_CI") == "true"
+
+
 def is_action_entry_point(args: Sequence[str], env: Mapping[str, str]) -> bool:
     """True when the process is the GitHub Action itself: no arguments in a GitHub Actions job, so the settings
     come from the action's ``INPUT_*`` variables."""
@@ -54,7 +59,7 @@ def detect(
         return GitHubPlatform(
             stdout=stdout, workspace=workspace, env=dict(env), annotations=annotations, job_summary=job_summary
         )
-    if env.get("GITLAB_CI") == "true":
+    if in_gitlab_ci(env):
         return GitLabPlatform(stdout=stdout, workspace=workspace, job_summary=job_summary)
     return LocalPlatform(stdout=stdout, workspace=workspace)
 

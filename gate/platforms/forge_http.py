@@ -137,7 +137,7 @@ class ForgeHttp:
                     failures, rng=self.rng, retry_after=exc.wait_s, remaining=remaining
                 )
                 if delay is None:
-                    raise CommentFailed(exc.final or exc.message) from None
+                    raise CommentFailed(exc.message) from None
                 self.clock.sleep(delay)
 
     def _checked(self, method: str, url: str, payload: Any) -> ForgeReply:
@@ -182,7 +182,7 @@ class ForgeHttp:
             f"{self.budget_s:g} s the comment may take; the comment is written on the next run"
         )
         # The API refused before doing anything, so even a POST may be sent again.
-        return _Retryable(text, unsent=True, wait_s=retry_after, final=text)
+        return _Retryable(text, unsent=True, wait_s=retry_after)
 
     def _send(self, method: str, url: str, payload: Any) -> ForgeReply:
         """One exchange, following redirects only within the API's own origin (the token never leaves it)."""
@@ -237,12 +237,11 @@ class ForgeHttp:
 class _Retryable(Exception):
     """A failure another attempt may fix; ``unsent``: the API cannot have acted on the request."""
 
-    def __init__(self, message: str, *, unsent: bool, wait_s: float | None = None, final: str | None = None) -> None:
+    def __init__(self, message: str, *, unsent: bool, wait_s: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.unsent = unsent
         self.wait_s = wait_s
-        self.final = final
 
 
 def _read(response: requests.Response) -> bytes:

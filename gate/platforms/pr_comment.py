@@ -10,6 +10,7 @@ from gate.clock import Clock, SystemClock
 from gate.config import CommentMode, CommentSettings
 from gate.model import Verdict
 from gate.outcome import Outcome
+from gate.platforms import in_github_actions, in_gitlab_ci
 from gate.platforms.forge_http import CommentFailed, CommentSkipped, Written, WrittenAs
 from gate.secret import Secret
 
@@ -59,7 +60,7 @@ def _write(
     clock: Clock,
     wall: Callable[[], dt.datetime],
 ) -> tuple[list[Written], str]:
-    if env.get("GITHUB_ACTIONS") == "true":
+    if in_github_actions(env):
         from gate.platforms.github_comment import comment_on_github
 
         written = comment_on_github(
@@ -68,7 +69,7 @@ def _write(
             create=create, clock=clock, wall_clock=wall,
         )
         return written, "pull request #"
-    if env.get("GITLAB_CI") == "true":
+    if in_gitlab_ci(env):
         from gate.platforms.gitlab_note import comment_on_gitlab
 
         written = comment_on_gitlab(
