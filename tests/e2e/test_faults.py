@@ -94,7 +94,9 @@ def test_half_the_gets_failing_changes_no_result(fault_seed: int, tmp_path: Path
     assert sandbox.runs_requested_after_final() == []
     assert retry_after_violations(records) == []
     faulted = Counter(r.fault for r in records if r.fault)
-    assert sum(faulted.values()) * 3 > len(records), "the storm must really have happened"
+    # At a 50% fault rate; lead polling makes ~70 requests a gate, so a third of them is within sampling noise
+    # (2 of 200 seeds fell just under it): a quarter still proves the storm happened.
+    assert sum(faulted.values()) * 4 > len(records), "the storm must really have happened"
 
 
 def test_malformed_answers_in_the_storm_never_make_a_result_more_lenient(
