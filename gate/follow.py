@@ -46,6 +46,7 @@ class _State:
     errors: int = 0
     #: Runs taken from an earlier attempt's result (``--resume``): reported as they were, never polled.
     carried: tuple[RunOutcome, ...] = ()
+    carried_failed: int = 0  # of ``carried``, those that count against the gate (fixed once carried)
     #: Set while waiting for the target (``--wait-for-url``), and once the trigger POST may have been sent.
     waiting_for_target: bool = False
     trigger_sent: bool = False
@@ -134,9 +135,9 @@ class _State:
             self.interrupt_note = f"{exc.message}; {MAY_HAVE_STARTED}"
 
     def tally(self) -> Tally:
-        carried, failed = len(self.carried), sum(r.counts_against_gate for r in self.carried)
+        carried = len(self.carried)
         return Tally(total=len(self.rows) + carried, finished=self.finished + carried,
-                     failed=self.failed + failed, errors=self.errors)
+                     failed=self.failed + self.carried_failed, errors=self.errors)
 
     def count(self, run: RunOutcome) -> None:
         self.finished += 1
@@ -177,6 +178,7 @@ def follow_runs(
     state = _State(config=config, clock=clock, start=clock.now() if started_at is None else started_at)
     if resume is not None:
         state.carried = resume.carried_under(config)
+        state.carried_failed = sum(r.counts_against_gate for r in state.carried)
         state.group_runs = resume.group_runs
         progress.note(resume.describe())
     try:
