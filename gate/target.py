@@ -40,18 +40,12 @@ def wait_for_targets(
     clock: Clock,
     interval_s: float,
     note: Callable[[str], None],
-    session: requests.Session | None = None,
 ) -> None:
     """Return once every URL is ready, in order, under one deadline; raise TargetNotReady naming the URL otherwise."""
     deadline = clock.now() + wait.timeout_s
-    own = session is None
-    session = session or target_session()
-    try:
+    with target_session() as session:
         for url in wait.urls:
             _wait_one(url, wait, session=session, clock=clock, deadline=deadline, interval_s=interval_s, note=note)
-    finally:
-        if own:
-            session.close()
 
 
 def _wait_one(
