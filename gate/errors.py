@@ -114,3 +114,8 @@ class TargetNotReady(GateError):
     """A ``--wait-for-url`` target did not answer as asked before the wait timeout: nothing was triggered."""
 
     exit_code = ExitCode.TIMED_OUT
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an OS call on a file or socket failed, without the path (the message names the path itself)."""
+    return exc.strerror or type(exc).__name__

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from gate import PROG
 from gate.clock import Clock, SystemClock
 from gate.config import Command, Config
-from gate.errors import ExitCode, Interrupted, UsageError
+from gate.errors import ExitCode, Interrupted, UsageError, os_reason
 from gate.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _read_saved(path: Path, *, cwd: Path) -> Any:
         text = (cwd / path).read_text(encoding="utf-8")
         data = json.loads(text)
     except OSError as exc:
-        raise UsageError(f"cannot read saved test run file {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read saved test run file {path}: {os_reason(exc)}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not JSON ({str(exc).splitlines()[0][:80]}): {SAVE_HINT}") from None
     except RecursionError:  # json's way of refusing very deep nesting (a corrupt or hostile file)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gate.config import Config
+from gate.errors import os_reason
 from gate.model import Verdict
 from gate.outcome import GroupRun, RunOutcome
 from gate.prior import NotAResult, PriorResult, final, read_result_file
@@ -76,7 +77,7 @@ def load_prior(
     except FileNotFoundError:
         return None, Message(Level.NOTICE, f"no previous result at {path}: running everything")
     except OSError as exc:
-        return None, _distrust(path, f"cannot be read ({exc.strerror or exc})")
+        return None, _distrust(path, f"cannot be read ({os_reason(exc)})")
     except NotAResult as exc:
         return None, _distrust(path, f"is {exc.reason}")
     if _same_api(prior.api_url) != _same_api(api_url):

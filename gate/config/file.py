@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from gate.config import Blueprint
 from gate.config.settings import FileShape, Setting, file_keys, file_sections, rows
 from gate.config.sources import Given, Layer
-from gate.config.values import os_reason, parse_bool, parse_id, show
+from gate.config.values import parse_bool, parse_id, show
 from gate.config.yaml_nodes import (
     ACCEPTED,
     NULL_TAG,
@@ -21,6 +21,7 @@ from gate.config.yaml_nodes import (
     value_of,
     yaml_problem,
 )
+from gate.errors import os_reason
 
 if TYPE_CHECKING:
     from yaml.nodes import MappingNode, Node

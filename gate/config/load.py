@@ -32,8 +32,8 @@ from gate.config.sources import (
     env_layer,
     flag_layer,
 )
-from gate.config.values import os_reason, parse_blueprints, parse_path, show
-from gate.errors import ConfigError
+from gate.config.values import parse_blueprints, parse_path, show
+from gate.errors import ConfigError, os_reason
 from gate.secret import Secret
 
 #: A key file holds one key; anything bigger is the wrong file (and is not worth reading into memory).

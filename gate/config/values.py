@@ -36,11 +36,6 @@ def show(text: str) -> str:
     return quote_value(text, limit=60)
 
 
-def os_reason(exc: OSError) -> str:
-    """Why a file could not be read, without the path (messages name the path themselves)."""
-    return exc.strerror or type(exc).__name__
-
-
 def parse_bool(value: str | bool) -> bool:
     if isinstance(value, bool):
         return value
@@ -272,7 +267,6 @@ def is_loopback_host(host: str) -> bool:
 __all__ = [
     "REPORT_OFF",
     "is_loopback_host",
-    "os_reason",
     "parse_api_url",
     "parse_blueprints",
     "parse_bool",

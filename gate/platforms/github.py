@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from gate.errors import ExitCode
+from gate.errors import ExitCode, os_reason
 from gate.model import Verdict, failure_line
 from gate.outcome import Outcome, RunOutcome
 from gate.platforms.base import (
@@ -155,7 +155,7 @@ class GitHubPlatform:
             # unicode_safe: a lone surrogate that slipped into the summary must not make the write fail.
             append_text(Path(target), unicode_safe(text))
         except OSError as exc:
-            return [f"could not write {what} to ${variable} ({exc.strerror or type(exc).__name__})"]
+            return [f"could not write {what} to ${variable} ({os_reason(exc)})"]
         return []
 
     def _emit(self, lines: list[str]) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from gate.errors import ExitCode
+from gate.errors import ExitCode, os_reason
 from gate.model import Verdict
 from gate.outcome import Outcome
 from gate.platforms.base import (
@@ -117,5 +117,5 @@ class GitLabPlatform:
         try:
             write_atomic(self.workspace / file_name, unicode_safe(text))
         except OSError as exc:
-            return [f"could not write {what} to {file_name} ({exc.strerror or type(exc).__name__})"]
+            return [f"could not write {what} to {file_name} ({os_reason(exc)})"]
         return [f"wrote {what} to {file_name}"]

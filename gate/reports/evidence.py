@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from gate.clock import Clock, SystemClock
+from gate.errors import os_reason
 from gate.model import Verdict
 from gate.outcome import Outcome
 from gate.plain_http import credential_free_session, no_auth
@@ -205,7 +206,7 @@ class _Fetcher:
             # The class name only: requests' messages repeat the URL, and pre-signed URLs carry tokens.
             raise _FileSkipped(f"request failed ({type(exc).__name__})") from None
         except OSError as exc:
-            raise _FileSkipped(f"could not save the file ({exc.strerror or type(exc).__name__})") from None
+            raise _FileSkipped(f"could not save the file ({os_reason(exc)})") from None
 
     def _open(self, url: str) -> requests.Response:
         """GET with redirects followed by hand: each hop must be http(s), and there are at most MAX_REDIRECTS."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.config import Config
-from gate.errors import UsageError
+from gate.errors import UsageError, os_reason
 from gate.outcome import Outcome
 
 #: A file name to suggest when a report path is a directory.
@@ -83,7 +83,7 @@ def _write_each(
             failures.append(f"{path} is a directory: give a file path for the {name} report, such as {example}")
             continue
         except OSError as exc:
-            failures.append(f"cannot write the {name} report to {target}: {exc.strerror or exc}: choose a writable path")
+            failures.append(f"cannot write the {name} report to {target}: {os_reason(exc)}: choose a writable path")
             continue
         written[name] = target
     return written, failures, crash

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gate.clock import Clock, SystemClock
-from gate.errors import UsageError
+from gate.errors import UsageError, os_reason
 from gate.sandbox.api import SandboxApi
 from gate.sandbox.faults import FaultPlan
 from gate.sandbox.payloads import Ledger, Renderer, RunState
@@ -203,7 +203,7 @@ def serve_main(
         sandbox.start()
     except OSError as exc:
         raise UsageError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another --host/--port"
+            f"cannot listen on {host}:{port} ({os_reason(exc)}): choose another --host/--port"
         ) from None
     stop = stop or threading.Event()
     previous = _install_handlers(stop)
