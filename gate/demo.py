@@ -92,7 +92,7 @@ def _keep_media(paths: list[Path], *, sandbox_url: str, out_dir: Path) -> None:
             return match.group(0)
         copy = out_dir / match.group(1)
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(data)
+        write_atomic(copy, data)
         return match.group(1)
 
     for path in paths:
